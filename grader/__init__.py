@@ -1,0 +1,8 @@
+"""Helper package of the Keras course: data, checks, feedback, explorers, plots and the CLI.
+
+Importing ``grader`` stays fast: TensorFlow is imported only when a function needs it.
+"""
+from .quiet import setup
+
+__version__ = "0.1.0"
+__all__ = ["setup", "__version__"]

@@ -1,0 +1,172 @@
+"""What visible and hidden tests call: structural checks of a Keras model, and accuracy checks.
+
+Accuracy is never taken from the student's kernel: ``assert_accuracy`` saves the model to
+``graded-models/NAME.keras`` and a separate Python process loads it (``safe_mode=True``) and
+evaluates it on the test split. ``grader autograde`` evaluates the same file again, outside
+the student's kernel, before a grade is recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .feedback import CheckFailed, expect
+from .targets import target_for
+
+GRADED_MODELS_DIR = "graded-models"
+EVALUATION_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    seconds: float  # wall time of the evaluating process, start-up included
+    n: int
+    target_key: str
+    source: str
+    outputs_are_probabilities: bool
+    accuracy_on_raw_pixels: float
+
+
+def _keras():
+    from .quiet import import_tensorflow
+
+    return import_tensorflow()[1]
+
+
+# --- structure --------------------------------------------------------------------------------
+
+def assert_keras_model(model, name: str = "model") -> None:
+    keras = _keras()
+    expect(isinstance(model, keras.Model),
+           f"`{name}` should be a Keras model (keras.Sequential or keras.Model), "
+           f"found {type(model).__name__}. Return the model object itself.")
+
+
+def assert_input_shape(model, shape: tuple, name: str = "model") -> None:
+    found = tuple(model.inputs[0].shape) if model.inputs else None
+    expect(found == (None, *shape),
+           f"`{name}` should take inputs of shape {(None, *shape)} (a batch of {shape}), "
+           f"found {found}. Set it with keras.Input(shape={shape}).")
+
+
+def assert_output_shape(model, shape: tuple, name: str = "model") -> None:
+    found = tuple(model.outputs[0].shape) if model.outputs else None
+    expect(found == (None, *shape),
+           f"`{name}` should output shape {(None, *shape)}, found {found}. "
+           f"The last layer needs {shape[-1]} units, one per class.")
+
+
+def layer_kinds(model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def assert_layer_kinds(model, required=(), forbidden=(), name: str = "model") -> None:
+    kinds = layer_kinds(model)
+    for kind in required:
+        expect(kind in kinds, f"`{name}` should contain a {kind} layer; its layers are {kinds}.")
+    for kind in forbidden:
+        expect(kind not in kinds, f"`{name}` should not contain a {kind} layer; "
+                                  f"its layers are {kinds}.")
+
+
+def assert_param_budget(model, max_params: int, name: str = "model") -> None:
+    count = model.count_params()
+    expect(count <= max_params,
+           f"`{name}` has {count:,} parameters; the budget is {max_params:,}. "
+           "Use fewer or smaller layers.")
+
+
+def assert_no_custom_code(model, name: str = "model") -> None:
+    for layer in model._flatten_layers(include_self=False):
+        kind = type(layer)
+        expect(kind.__name__ != "Lambda",
+               f"`{name}` uses a Lambda layer ({layer.name}); a saved model with Lambda cannot be "
+               "loaded safely. Use built-in layers such as Rescaling, Reshape or Flatten.")
+        expect(kind.__module__.startswith("keras."),
+               f"`{name}` uses a custom layer {kind.__name__}; use built-in Keras layers only.")
+
+
+def assert_softmax_output(model, name: str = "model") -> None:
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", None)
+    expect(activation == "softmax" or type(last).__name__ == "Softmax",
+           f"`{name}`'s last layer should turn scores into probabilities with a softmax "
+           f"(activation=\"softmax\"); found activation={activation!r}.")
+
+
+# --- accuracy ---------------------------------------------------------------------------------
+
+def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Path:
+    """Save ``model`` as ``graded-models/NAME.keras``: the file the grader evaluates."""
+    assert_keras_model(model)
+    assert_no_custom_code(model)
+    path = Path(directory) / GRADED_MODELS_DIR / f"{name}.keras"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
+
+
+def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
+                         timeout: float = EVALUATION_TIMEOUT_S) -> Evaluation:
+    """Evaluate a ``.keras`` file in a fresh, isolated Python process."""
+    from .data import course_dataset
+
+    command = [sys.executable, "-I", "-m", "grader.evaluate", str(Path(path).resolve()),
+               "--dataset", dataset or course_dataset()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  cwd=workdir, env=env)
+    except subprocess.TimeoutExpired:
+        raise CheckFailed(f"Evaluating the saved model took longer than {timeout:.0f} s. "
+                          "Use a smaller model.") from None
+    lines = done.stdout.strip().splitlines()
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = done.stderr.strip().splitlines()[-3:]
+        raise CheckFailed("The grader could not evaluate the saved model: "
+                          + (" | ".join(tail) or "the evaluating process printed nothing.")) from None
+    if "error" in result:
+        raise CheckFailed(result["error"])
+    return Evaluation(**{k: result[k] for k in Evaluation.__dataclass_fields__})
+
+
+def accuracy_verdict(evaluation: Evaluation, target: float, what: str) -> str | None:
+    """None if the target is met, else a message that names the likely mistake."""
+    if evaluation.accuracy >= target:
+        return None
+    message = (f"{what} reaches {evaluation.accuracy:.2%} test accuracy on {evaluation.n:,} "
+               f"test images; the target is {target:.2%}.")
+    if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
+        message += (" It does much better on raw 0-255 pixels "
+                    f"({evaluation.accuracy_on_raw_pixels:.2%}): it was trained on images that "
+                    "were not scaled to [0, 1]. Divide by 255 once, before training.")
+    elif not evaluation.outputs_are_probabilities:
+        message += (" Its outputs are not probabilities: end the model with a softmax and "
+                    "check that the loss matches the labels.")
+    else:
+        message += " Train longer, or check the learning rate and the data you train on."
+    return message
+
+
+def assert_accuracy(model, name: str, dataset: str | None = None) -> Evaluation:
+    """Save ``model`` for grading and require its calibrated target, measured out of process."""
+    started = time.perf_counter()
+    path = save_for_grading(model, name)
+    evaluation = evaluate_saved_model(path, dataset)
+    target = target_for(name, evaluation.target_key)
+    verdict = accuracy_verdict(evaluation, target.value, f"The saved model `{name}`")
+    if verdict:
+        raise CheckFailed(verdict)
+    print(f"✓ `{name}`: {evaluation.accuracy:.2%} test accuracy, measured by the grader in a "
+          f"separate process (target {target.value:.2%}, {time.perf_counter() - started:.1f} s).")
+    return evaluation

@@ -1,0 +1,134 @@
+"""Evaluate a saved ``.keras`` model on a test split, in a process of its own.
+
+Run as ``python -I -m grader.evaluate MODEL.keras --dataset mnist``; prints one JSON object.
+Nothing from the student's kernel reaches this process: the model is read from disk with
+``safe_mode=True`` (no Lambda, no pickled Python code) and the test data are loaded here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+class EvaluationError(Exception):
+    pass
+
+
+def describe_file_problem(path: Path) -> str | None:
+    """A student-facing reason why ``path`` is not a loadable ``.keras`` file, or None."""
+    if not path.exists():
+        return (f"No saved model at {path}. Run the training cell so it saves the model, "
+                "then run this check again.")
+    head = path.read_bytes()[:8]
+    if head[:1] == b"\x80":
+        return (f"{path.name} is a Python pickle, not a Keras model. Pickle stores Python objects "
+                "(and can run code when loaded); save with `model.save('name.keras')` and load "
+                "with `keras.models.load_model`.")
+    if head.startswith(b"\x89HDF"):
+        return (f"{path.name} is a legacy HDF5 (.h5) file. Save in the Keras 3 format: "
+                "`model.save('name.keras')`.")
+    if not zipfile.is_zipfile(path):
+        return (f"{path.name} is not a .keras file (a .keras file is a zip archive). Save with "
+                "`model.save('name.keras')`.")
+    return None
+
+
+def _custom_layers(model) -> list[str]:
+    found = []
+    for layer in model._flatten_layers(include_self=False):
+        module = type(layer).__module__
+        if type(layer).__name__ == "Lambda" or not module.startswith("keras."):
+            found.append(f"{layer.name} ({type(layer).__name__})")
+    return found
+
+
+def load_model_safely(path: Path):
+    problem = describe_file_problem(path)
+    if problem:
+        raise EvaluationError(problem)
+    from .quiet import import_tensorflow
+
+    _, keras = import_tensorflow()
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:
+        text = str(error)
+        if "lambda" in text.lower() or "safe_mode" in text:
+            raise EvaluationError(
+                f"{path.name} contains a Lambda layer or other Python code, which a safe load "
+                "refuses. Use built-in Keras layers only (for example `layers.Rescaling`, "
+                "`layers.Reshape`, `layers.Flatten`).") from None
+        raise EvaluationError(f"{path.name} could not be loaded as a Keras model: "
+                              f"{type(error).__name__}: {text.splitlines()[0][:300]}") from None
+    custom = _custom_layers(model)
+    if custom:
+        raise EvaluationError("The model uses layers that are not built into Keras: "
+                              + ", ".join(custom) + ". Use built-in Keras layers only.")
+    return model
+
+
+def _inputs_for(model, x_uint8: np.ndarray, scale: float) -> np.ndarray:
+    shape = tuple(model.inputs[0].shape[1:])
+    x = x_uint8.astype("float32") * scale
+    if None in shape or int(np.prod(shape)) != int(np.prod(x.shape[1:])):
+        raise EvaluationError(
+            f"The model expects inputs of shape {(None, *shape)}, but a test image has "
+            f"{int(np.prod(x.shape[1:]))} pixels ({x.shape[1]}x{x.shape[2]}). Give the model "
+            "an input of (28, 28), (28, 28, 1) or (784,).")
+    return x.reshape((len(x), *shape))
+
+
+def evaluate(path: Path, dataset: str) -> dict:
+    started = time.perf_counter()
+    model = load_model_safely(path)
+    from . import data
+
+    splits = data.load(dataset, quiet=True)
+    _, (x_test, y_test) = splits
+    if tuple(model.outputs[0].shape[1:]) != (10,):
+        raise EvaluationError(f"The model's output has shape {tuple(model.outputs[0].shape)}; "
+                              "expected (None, 10): one score per class.")
+    probabilities = model.predict(_inputs_for(model, x_test, 1 / 255), batch_size=1000, verbose=0)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
+    row_sums = probabilities.sum(axis=1)
+    result = {
+        "accuracy": accuracy,
+        "n": int(len(y_test)),
+        "dataset": dataset,
+        "target_key": splits.target_key,
+        "source": splits.source.describe(),
+        "outputs_are_probabilities": bool(np.all(probabilities >= 0)
+                                          and np.allclose(row_sums, 1, atol=1e-3)),
+        # Fed raw 0-255 pixels, a model trained without normalising does far better: say so.
+        "accuracy_on_raw_pixels": float(np.mean(
+            model.predict(_inputs_for(model, x_test, 1.0), batch_size=1000, verbose=0)
+            .argmax(axis=1) == y_test)),
+    }
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.evaluate")
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--dataset", default=None)
+    args = parser.parse_args(argv)
+    try:
+        from . import data
+
+        result = evaluate(args.model, args.dataset or data.course_dataset())
+        code = 0
+    except (EvaluationError, data.DatasetError) as error:
+        result, code = {"error": str(error)}, 2
+    print(json.dumps(result))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
