@@ -206,7 +206,13 @@ def _keras_datasets():
     from .quiet import import_tensorflow
 
     _, keras = import_tensorflow()
-    keras_datasets_dir().mkdir(parents=True, exist_ok=True)  # Keras uses /tmp if it is missing
+    home = keras_datasets_dir()
+    home.mkdir(parents=True, exist_ok=True)  # Keras falls back to /tmp if it is missing
+    # Keras reads KERAS_HOME once, at import; follow a later change so both agree on the cache.
+    from keras.src.backend import config
+
+    if hasattr(config, "_KERAS_DIR"):
+        config._KERAS_DIR = str(home.parent)
     return keras.datasets
 
 

@@ -72,8 +72,12 @@ def import_tensorflow():
     return tf, keras
 
 
-def setup(seed: int = 0):
-    """What a lesson's locked setup cell calls: quiet logs, seeded runs; returns ``(tf, keras)``."""
+def setup(seed: int | None = None):
+    """What a lesson's locked setup cell calls: quiet logs, seeded runs; returns ``(tf, keras)``.
+
+    The seed defaults to ``GRADER_SEED`` (0 if unset), which `grader calibrate` varies."""
+    if seed is None:
+        seed = int(os.environ.get("GRADER_SEED", "0"))
     tf, keras = import_tensorflow()
     keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow together
     return tf, keras

@@ -1,0 +1,131 @@
+"""The ``grader`` command: lab, data, release, autograde, calibrate."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_data(args) -> int:
+    from . import data
+
+    print(f"Course dataset: {data.course_dataset()} (set {data.COURSE_DATASET_ENV} to change it)")
+    print(f"Keras cache: {data.keras_datasets_dir()}")
+    status = 0
+    for name in data.DATASETS:
+        try:
+            splits = data.load(name, quiet=True)
+        except data.DatasetError as error:
+            print(f"{name:14} unavailable: {error}")
+            status = 1
+            continue
+        sizes = splits.sizes()
+        sample = "" if splits.source.full else "  (offline sample, not the full set)"
+        print(f"{name:14} {sizes['train']:>6,} train / {sizes['test']:>6,} test  from "
+              f"{splits.source.describe()}{sample}")
+    return status
+
+
+def cmd_release(args) -> int:
+    from .pipeline import find_root, release
+
+    root = args.root or find_root()
+    for name in release(root, args.assignments or None):
+        print(f"released {name}: solutions/{name} -> course/{name}")
+    return 0
+
+
+def cmd_autograde(args) -> int:
+    from . import gradebook
+    from .pipeline import autograde_one, find_root, release, submitted
+
+    root = args.root or find_root()
+    pairs = submitted(root, args.assignments or None)
+    if args.student:
+        pairs = [p for p in pairs if p[1] in args.student]
+    if not pairs:
+        print(f"No submissions under {root / 'submitted'} (expected "
+              "submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, as `nbgrader collect` leaves them).")
+        return 1
+    # The gradebook learns each assignment's cells from a generation of solutions/; written to a
+    # scratch folder so course/ is left as committed.
+    release(root, sorted({a for a, _ in pairs}), release_dir="release")
+    notes = {}
+    for assignment, student in pairs:
+        run = autograde_one(root, assignment, student, timeout=args.timeout)
+        run.problems += gradebook.recheck_models(root, assignment, student, run.started)
+        notes[(assignment, student)] = run.problems
+        print(f"graded {student}/{assignment} in {run.seconds:.0f} s"
+              + ("" if run.ok else " (with problems)"), flush=True)
+    columns, rows = gradebook.score_table(root, pairs, notes)
+    print()
+    print(gradebook.format_table(columns, rows))
+    gradebook.write_csv(args.csv, columns, rows)
+    print(f"\nwrote {args.csv}")
+    return 0
+
+
+def cmd_lab(args) -> int:
+    import os
+    import subprocess
+
+    from .pipeline import find_root
+
+    root = args.root or find_root()
+    command = [sys.executable, "-m", "jupyterlab", str(root / "course"), *args.jupyter_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and Binder often run as root
+    print("Opening the course in JupyterLab; stop it with Ctrl+C.", flush=True)
+    return subprocess.call(command)
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate
+
+    return calibrate(args.root, seeds=args.seeds, datasets=args.datasets, only=args.models)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="which source each dataset comes from, and its split sizes")
+    p.set_defaults(run=cmd_data)
+
+    p = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
+    p.add_argument("assignments", nargs="*", help="default: every lesson in solutions/")
+    p.add_argument("--root", type=Path)
+    p.set_defaults(run=cmd_release)
+
+    p = sub.add_parser("autograde", help="grade submitted/STUDENT/LESSON/ and print the scores")
+    p.add_argument("assignments", nargs="*", help="default: every lesson submitted")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--csv", type=Path, default=Path("grades.csv"))
+    p.add_argument("--timeout", type=float, default=20 * 60, help="seconds per submission")
+    p.add_argument("--root", type=Path)
+    p.set_defaults(run=cmd_autograde)
+
+    p = sub.add_parser("lab", help="open the course in JupyterLab")
+    p.add_argument("jupyter_args", nargs="*", help="passed on to jupyter lab (after --)")
+    p.add_argument("--root", type=Path)
+    p.set_defaults(run=cmd_lab)
+
+    p = sub.add_parser("calibrate", help="train the reference models over seeds, set targets")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--datasets", nargs="*", help="default: every dataset available here")
+    p.add_argument("--models", nargs="*", help="default: every graded model")
+    p.add_argument("--root", type=Path)
+    p.set_defaults(run=cmd_calibrate)
+
+    args = parser.parse_args(argv)
+    from .pipeline import PipelineError
+
+    try:
+        return args.run(args)
+    except PipelineError as error:
+        print(f"grader {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Run nbgrader: regenerate course/ from solutions/, and autograde submissions one at a time.
+
+Each nbgrader step runs in its own process, so a submission that crashes, hangs or is not a
+notebook at all is recorded as such and the batch goes on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUBMISSION_TIMEOUT_S = 20 * 60
+
+
+class PipelineError(RuntimeError):
+    pass
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course root: the nearest folder (upwards) that holds nbgrader_config.py."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    raise PipelineError(f"No nbgrader_config.py in {here} or above: run this inside the course "
+                        "folder (the one with solutions/ and course/), or pass --root.")
+
+
+def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    # nbgrader runs `alembic` (its database migrations) from the same environment's bin folder.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assignments(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "solutions").iterdir()
+                  if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def notebooks_with_outputs(root: Path) -> list[str]:
+    """Source notebooks must be committed without outputs or execution counts."""
+    found = []
+    for path in sorted((root / "solutions").glob("*/*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        if any(c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+               for c in cells):
+            found.append(str(path.relative_to(root)))
+    return found
+
+
+def release(root: Path, names: list[str] | None = None, release_dir: str = "course") -> list[str]:
+    """Regenerate ``release_dir``/NAME from solutions/NAME with nbgrader; returns the names."""
+    dirty = notebooks_with_outputs(root)
+    if dirty:
+        raise PipelineError("These source notebooks keep outputs: " + ", ".join(dirty) +
+                            ". Clear them first: jupyter nbconvert --clear-output --inplace FILE")
+    names = names or assignments(root)
+    for name in names:
+        done = nbgrader(root, "generate_assignment", name, "--force",
+                        f"--CourseDirectory.release_directory={release_dir}")
+        if done.returncode != 0:
+            raise PipelineError(f"nbgrader generate_assignment {name} failed:\n"
+                                + _tail(done.stderr or done.stdout))
+    return names
+
+
+def stale_course_files(root: Path) -> list[str]:
+    """Files in course/ that differ from a fresh generation (empty when course/ is current)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_root = Path(scratch)
+        shutil.copytree(root / "solutions", scratch_root / "solutions")
+        shutil.copy(root / "nbgrader_config.py", scratch_root)
+        release(scratch_root)
+        fresh, committed = scratch_root / "course", root / "course"
+        fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+        committed_files = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+        return sorted(str(p) for p in fresh_files ^ committed_files) + sorted(
+            str(p) for p in fresh_files & committed_files
+            if (fresh / p).read_bytes() != (committed / p).read_bytes())
+
+
+@dataclass
+class SubmissionRun:
+    student: str
+    assignment: str
+    ok: bool
+    seconds: float
+    problems: list[str] = field(default_factory=list)
+    started: float = 0.0
+
+
+def unreadable_notebooks(folder: Path) -> list[str]:
+    import nbformat
+
+    problems = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nbformat.read(path, as_version=4)
+        except Exception as error:
+            problems.append(f"{path.name} is not a readable notebook ({type(error).__name__}); "
+                            "it scores 0. Resubmit the .ipynb file saved by JupyterLab.")
+    return problems
+
+
+def autograde_one(root: Path, assignment: str, student: str,
+                  timeout: float = SUBMISSION_TIMEOUT_S) -> SubmissionRun:
+    started = time.time()
+    run = SubmissionRun(student, assignment, ok=False, seconds=0.0, started=started)
+    run.problems += unreadable_notebooks(root / "submitted" / student / assignment)
+    try:
+        done = nbgrader(root, "autograde", assignment, "--student", student, "--force",
+                        timeout=timeout)
+        run.ok = done.returncode == 0
+        if not run.ok and not run.problems:
+            run.problems.append("nbgrader could not grade this submission: "
+                                + _tail(done.stderr or done.stdout, 2))
+    except subprocess.TimeoutExpired:
+        run.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+    run.seconds = time.time() - started
+    return run
+
+
+def submitted(root: Path, names: list[str] | None = None) -> list[tuple[str, str]]:
+    """``(assignment, student)`` pairs found under submitted/STUDENT/ASSIGNMENT/."""
+    base = root / "submitted"
+    pairs = [(a.name, s.name) for s in sorted(base.iterdir()) if s.is_dir()
+             for a in sorted(s.iterdir()) if a.is_dir()] if base.is_dir() else []
+    return sorted(p for p in pairs if not names or p[0] in names)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,124 @@
+"""grader.checks: structural checks, and accuracy measured from a saved file in another process."""
+import pickle
+
+import numpy as np
+import pytest
+
+import grader
+from grader import checks, data
+from grader.feedback import CheckFailed
+
+tf, keras = grader.setup(seed=0)
+
+
+def mlp(inputs=(784,), hidden=32, softmax=True):
+    return keras.Sequential([keras.Input(inputs), keras.layers.Flatten(),
+                             keras.layers.Dense(hidden, activation="relu"),
+                             keras.layers.Dense(10, activation="softmax" if softmax else None)])
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data._load_cached_in_process.cache_clear()
+    return data.load("mnist", quiet=True)
+
+
+def trained(sample, scale=1 / 255, epochs=2):
+    (x, y), _ = sample
+    keras.utils.set_random_seed(0)
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x.reshape(-1, 784).astype("float32") * scale, y, epochs=epochs, batch_size=64,
+              verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def good_model(sample):
+    return trained(sample)
+
+
+def test_structural_checks_pass_a_right_model():
+    model = mlp()
+    checks.assert_keras_model(model)
+    checks.assert_input_shape(model, (784,))
+    checks.assert_output_shape(model, (10,))
+    checks.assert_layer_kinds(model, required=["Dense"], forbidden=["Dropout"])
+    checks.assert_param_budget(model, 30_000)
+    checks.assert_no_custom_code(model)
+    checks.assert_softmax_output(model)
+
+
+@pytest.mark.parametrize("check, args, message", [
+    (checks.assert_keras_model, (), "should be a Keras model"),
+    (checks.assert_input_shape, ((28, 28),), r"inputs of shape \(None, 28, 28\)"),
+    (checks.assert_output_shape, ((5,),), "5 units, one per class"),
+    (checks.assert_layer_kinds, (["Conv2D"],), "should contain a Conv2D layer"),
+    (checks.assert_param_budget, (1000,), "25,450 parameters; the budget is 1,000"),
+])
+def test_structural_checks_explain_failures(check, args, message):
+    target = "not a model" if check is checks.assert_keras_model else mlp()
+    with pytest.raises(CheckFailed, match=message):
+        check(target, *args)
+
+
+def test_softmax_missing_is_named():
+    with pytest.raises(CheckFailed, match="softmax"):
+        checks.assert_softmax_output(mlp(softmax=False))
+
+
+def test_lambda_layers_are_refused(tmp_path):
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda t: t * 2),
+                              keras.layers.Dense(10, activation="softmax")])
+    with pytest.raises(CheckFailed, match="Lambda"):
+        checks.assert_no_custom_code(model)
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(CheckFailed, match="Lambda"):
+        checks.evaluate_saved_model(path, "mnist")
+
+
+def test_accuracy_is_measured_out_of_process_and_matches(good_model, sample, tmp_path):
+    path = checks.save_for_grading(good_model, "probe", tmp_path)
+    evaluation = checks.evaluate_saved_model(path, "mnist")
+    _, (x_test, y_test) = sample
+    in_process = np.mean(good_model.predict(x_test.reshape(-1, 784) / 255, verbose=0)
+                         .argmax(1) == y_test)
+    assert evaluation.n == 10_000 and evaluation.target_key == "mnist-sample"
+    assert abs(evaluation.accuracy - in_process) < 1e-3
+    assert evaluation.accuracy > 0.85 and evaluation.outputs_are_probabilities
+    assert evaluation.seconds > 0
+
+
+def test_untrained_model_misses_target(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckFailed, match="the target is"):
+        checks.assert_accuracy(mlp(), "02-pipeline-mlp", "mnist")
+    assert (tmp_path / "graded-models" / "02-pipeline-mlp.keras").exists()
+
+
+def test_unnormalised_training_is_named(sample, tmp_path):
+    path = checks.save_for_grading(trained(sample, scale=1.0, epochs=1), "raw", tmp_path)
+    evaluation = checks.evaluate_saved_model(path, "mnist")
+    verdict = checks.accuracy_verdict(evaluation, 0.99, "model")
+    assert "not scaled to [0, 1]" in verdict
+
+
+def test_pickled_model_is_refused(good_model, tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(pickle.dumps([w.numpy() for w in good_model.weights]))
+    with pytest.raises(CheckFailed, match="pickle"):
+        checks.evaluate_saved_model(path, "mnist")
+
+
+def test_missing_file_says_what_to_run(tmp_path):
+    with pytest.raises(CheckFailed, match="No saved model"):
+        checks.evaluate_saved_model(tmp_path / "absent.keras", "mnist")
+
+
+def test_wrong_input_size_is_explained(tmp_path):
+    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    path = checks.save_for_grading(model, "wrong-input", tmp_path)
+    with pytest.raises(CheckFailed, match="expects inputs of shape"):
+        checks.evaluate_saved_model(path, "mnist")

@@ -1,0 +1,74 @@
+"""solutions/ is the source; course/ is generated from it by nbgrader and must be current."""
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from grader.pipeline import assignments, notebooks_with_outputs, stale_course_files
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = assignments(ROOT)
+LESSON_MODULES = {"01-tensors": "tensors", "02-data-formats": "data_formats"}
+
+
+def cells(path):
+    return json.loads(Path(path).read_text())["cells"]
+
+
+def meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def test_lessons_present():
+    assert LESSONS[:2] == ["01-tensors", "02-data-formats"]
+
+
+def test_source_notebooks_have_no_outputs():
+    assert notebooks_with_outputs(ROOT) == []
+
+
+def test_course_is_a_fresh_generation_of_solutions():
+    stale = stale_course_files(ROOT)
+    assert stale == [], f"course/ is out of date for {stale}: run `grader release` and commit"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_no_solution_text_ships_in_course(lesson):
+    course = (ROOT / "course" / lesson / f"{lesson}.ipynb").read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in course
+    released = "\n".join("".join(c["source"]) for c in cells(ROOT / "course" / lesson /
+                                                                 f"{lesson}.ipynb"))
+    for cell in cells(ROOT / "solutions" / lesson / f"{lesson}.ipynb"):
+        source = "".join(cell["source"])
+        for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", source, re.S):
+            for line in block.splitlines():
+                if len(line.strip()) > 25:  # short lines such as `return x` may occur anywhere
+                    assert line.strip() not in released, f"solution line shipped: {line!r}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_graded_exercise_has_fixed_name_check_and_hint(lesson):
+    notebook = cells(ROOT / "solutions" / lesson / f"{lesson}.ipynb")
+    answers = [meta(c)["grade_id"] for c in notebook if meta(c).get("solution")]
+    tests = {meta(c)["grade_id"]: c for c in notebook if meta(c).get("grade")}
+    assert len(answers) >= 4, f"{lesson} has {len(answers)} graded exercises, expected at least 4"
+    module = importlib.import_module(f"grader.lessons.{LESSON_MODULES[lesson]}")
+    for grade_id in answers:
+        number, name = re.fullmatch(r"(ex\d+)_(\w+)", grade_id).groups()
+        exercise = getattr(module, number)
+        assert exercise.name == name, f"{grade_id}: {number} checks `{exercise.name}`"
+        assert exercise.hint_text
+        test = tests[f"{grade_id}_test"]
+        assert meta(test)["points"] > 0 and meta(test)["locked"]
+        assert f"{number}.check()" in "".join(test["source"])
+        assert "### BEGIN HIDDEN TESTS" in "".join(test["source"])
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_setup_cell_is_locked_and_quiets_tensorflow(lesson):
+    setup = next(c for c in cells(ROOT / "solutions" / lesson / f"{lesson}.ipynb")
+                 if meta(c).get("grade_id") == "setup")
+    assert meta(setup)["locked"] and "grader.setup(" in "".join(setup["source"])
