@@ -50,7 +50,7 @@ class Exercise:
                  *, is_function: bool = False):
         self.name, self.checker, self.hint_text, self.is_function = name, checker, hint, is_function
 
-    def check(self, value: Any = _MISSING) -> bool:
+    def check(self, value: Any = _MISSING) -> None:
         """Check the notebook's ``name`` (or ``value``); prints a verdict, raises if wrong."""
         if value is _MISSING:
             value = self._lookup(sys._getframe(1).f_globals)
@@ -59,7 +59,6 @@ class Exercise:
                                     f"found {type(value).__name__}.")
         message = self.checker(value)
         print(f"✓ Correct: `{self.name}`" + (f". {message}" if message else "."))
-        return True
 
     def hint(self) -> None:
         print(f"Hint for `{self.name}`: {self.hint_text}")
