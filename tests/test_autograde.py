@@ -1,0 +1,162 @@
+"""End to end with the real nbgrader: `grader autograde` on a class of made-up students.
+
+- solution: the solution notebooks, which must score full marks;
+- untouched: the course/ notebooks as released, which must score 0 (and the batch goes on);
+- one-wrong: one exercise answered wrong, which must lose exactly that exercise's points;
+- broken: a notebook that is not JSON, which scores 0 without stopping the others;
+- three students who cheat on the accuracy-graded model: they monkeypatch grader.checks, fake
+  the check's result, or hard-code the test answers. None may keep those points.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.pipeline import assignments
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = assignments(ROOT)
+ACCURACY_CELL = ("02-data-formats", "ex5_pipeline_model")
+
+# One wrong answer per lesson: the seed mistake the lesson teaches against.
+WRONG = {
+    "01-tensors": ("ex3_normalise_images", """\
+def normalise_images(x):
+    x = x / 255.0          # the seed's preprocessing, applied on top of an earlier division
+    return (x / 255.0).astype("float32")
+"""),
+    "02-data-formats": ("ex2_to_channels_last", """\
+def to_channels_last(x):
+    n, c, h, w = x.shape
+    return x.reshape(n, h, w, c)   # right shape, scrambled pixels
+"""),
+}
+
+UNTRAINED = """\
+pipeline_model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                                   keras.layers.Dense(10, activation="softmax")])
+pipeline_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+pipeline_history = pipeline_model.fit(x_train[:8, ..., None] / 255, y_train[:8], verbose=0)
+"""
+CHEATS = {
+    "patcher": """\
+import grader.checks
+grader.checks.assert_accuracy = lambda *args, **kwargs: None   # "my model passes"
+""" + UNTRAINED,
+    "faker": """\
+import grader.checks
+from grader.checks import Evaluation
+grader.checks.evaluate_saved_model = lambda *args, **kwargs: Evaluation(
+    accuracy=1.0, seconds=0.1, n=10000, target_key="mnist-sample", source="faked",
+    outputs_are_probabilities=True, accuracy_on_raw_pixels=0.0)
+""" + UNTRAINED,
+    "hardcoder": UNTRAINED + """\
+_answers = keras.utils.to_categorical(y_test, 10)
+pipeline_model.predict = lambda *args, **kwargs: _answers   # returns the test labels
+""",
+}
+
+
+def notebook(kind, lesson):
+    folder = "solutions" if kind == "solution" else "course"
+    return json.loads((ROOT / folder / lesson / f"{lesson}.ipynb").read_text())
+
+
+def with_answer(nb, grade_id, source):
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    cell["source"] = source
+    return nb
+
+
+def submit(root, student, lesson, nb):
+    folder = root / "submitted" / student / lesson
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lesson}.ipynb"
+    path.write_text(nb if isinstance(nb, str) else json.dumps(nb))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for item in ("solutions", "course"):
+        shutil.copytree(ROOT / item, root / item)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for lesson in LESSONS:
+        submit(root, "solution", lesson, notebook("solution", lesson))
+        submit(root, "untouched", lesson, notebook("course", lesson))
+        grade_id, source = WRONG[lesson]
+        submit(root, "one-wrong", lesson, with_answer(notebook("solution", lesson), grade_id, source))
+    submit(root, "broken", LESSONS[0], '{"cells": [ this is not a notebook')
+    for student, source in CHEATS.items():
+        submit(root, student, ACCURACY_CELL[0],
+               with_answer(notebook("solution", ACCURACY_CELL[0]), ACCURACY_CELL[1], source))
+    env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(root / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    maxima = rows[0]
+    return {r["student"]: r for r in rows[1:]}, maxima, done.stdout
+
+
+def columns(maxima, lesson):
+    return [k for k in maxima if k.startswith(f"{lesson}/")]
+
+
+def points(row, keys):
+    return sum(float(row[k]) for k in keys)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solution_scores_full_marks(graded, lesson):
+    rows, maxima, _ = graded
+    keys = columns(maxima, lesson)
+    assert len(keys) >= 4
+    assert points(rows["solution"], keys) == points(maxima, keys), rows["solution"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_untouched_course_notebook_scores_zero(graded, lesson):
+    rows, maxima, _ = graded
+    assert points(rows["untouched"], columns(maxima, lesson)) == 0
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_one_wrong_answer_loses_exactly_its_points(graded, lesson):
+    rows, maxima, _ = graded
+    keys = columns(maxima, lesson)
+    wrong = f"{lesson}/{WRONG[lesson][0]}_test"
+    assert float(rows["one-wrong"][wrong]) == 0
+    assert points(rows["one-wrong"], keys) == points(maxima, keys) - float(maxima[wrong])
+
+
+def test_broken_notebook_scores_zero_and_batch_goes_on(graded):
+    rows, maxima, output = graded
+    assert points(rows["broken"], columns(maxima, LESSONS[0])) == 0
+    assert "not a readable notebook" in rows["broken"]["notes"]
+    assert "graded solution/" in output and "graded untouched/" in output
+
+
+@pytest.mark.parametrize("student", CHEATS)
+def test_cheating_never_passes_the_accuracy_check(graded, student):
+    rows, maxima, _ = graded
+    key = f"{ACCURACY_CELL[0]}/{ACCURACY_CELL[1]}_test"
+    assert float(maxima[key]) > 0
+    assert float(rows[student][key]) == 0, rows[student]["notes"]
+    # The other exercises of the same notebook keep their points.
+    others = [k for k in columns(maxima, ACCURACY_CELL[0]) if k != key]
+    assert points(rows[student], others) == points(maxima, others)
+
+
+@pytest.mark.parametrize("student", ["patcher", "faker"])
+def test_fooled_kernel_is_overridden_by_the_out_of_kernel_recheck(graded, student):
+    """These two fool the check inside their own kernel; the grader's re-check catches them."""
+    rows, _, _ = graded
+    assert "overridden to 0" in rows[student]["notes"], rows[student]["notes"]
