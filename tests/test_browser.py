@@ -40,6 +40,10 @@ def lab(tmp_path_factory):
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell (no virtual scrolling), so the page holds every cell's prompt and output.
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
                f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
                f"--LabApp.user_settings_dir={settings}",
@@ -69,7 +73,7 @@ def lab(tmp_path_factory):
 def open_notebook(lab, name):
     browser, url = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
+    page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}")  # reset: no other notebook restored
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_selector("text=| Idle", timeout=90_000)
     return page
@@ -78,11 +82,15 @@ def open_notebook(lab, name):
 def run_all_and_wait(page, timeout_ms=240_000):
     page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
     page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
-    page.wait_for_function("""() => {
-        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-        return prompts.some(p => /\\[\\d+\\]/.test(p.textContent))
-            && !prompts.some(p => p.textContent.includes('*'));
-    }""", timeout=timeout_ms)
+    try:
+        page.wait_for_function("""() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            return prompts.some(p => /\\[\\d+\\]/.test(p.textContent))
+                && !prompts.some(p => p.textContent.includes('*'));
+        }""", timeout=timeout_ms)
+    except Exception:
+        shoot(page, "run-all-timeout")
+        raise
     page.wait_for_selector("text=| Idle", timeout=60_000)
 
 
