@@ -98,12 +98,20 @@ def score_table(root: Path, pairs: list[tuple[str, str]], notes: dict) -> tuple[
     return list(columns.items()), [rows[s] for s in sorted(rows)]
 
 
+def _header(key: str) -> str:
+    """"01-tensors/ex1_describe_tensor_test" -> "01:ex1_describe_tensor"."""
+    assignment, cell = key.split("/", 1)
+    return f"{assignment.split('-')[0]}:{cell.removesuffix('_test')}"
+
+
 def format_table(columns, rows) -> str:
-    headers = ["student"] + [key.split("/", 1)[1].removesuffix("_test") for key, _ in columns] + [
-        "total"]
-    maximum = sum(m for _, m in columns)
-    lines = [[r.student] + [f"{r.scores.get(k, 0):g}/{m:g}" for k, m in columns]
-             + [f"{sum(r.scores.values()):g}/{maximum:g}"] for r in rows]
+    """One row per student; "-" where the student submitted nothing for that lesson."""
+    headers = ["student"] + [_header(key) for key, _ in columns] + ["total"]
+    lines = []
+    for r in rows:
+        cells = [f"{r.scores[k]:g}/{m:g}" if k in r.scores else "-" for k, m in columns]
+        possible = sum(m for k, m in columns if k in r.scores)
+        lines.append([r.student] + cells + [f"{sum(r.scores.values()):g}/{possible:g}"])
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *lines)]
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
@@ -118,7 +126,9 @@ def write_csv(path: Path, columns, rows) -> None:
         writer.writerow(["student"] + [k for k, _ in columns] + ["total", "max", "notes"])
         writer.writerow(["(max)"] + [f"{m:g}" for _, m in columns]
                         + [f"{sum(m for _, m in columns):g}", "", ""])
-        for r in rows:
-            writer.writerow([r.student] + [f"{r.scores.get(k, 0):g}" for k, _ in columns]
-                            + [f"{sum(r.scores.values()):g}", f"{sum(m for _, m in columns):g}",
+        for r in rows:  # an empty cell: nothing submitted for that lesson
+            writer.writerow([r.student] + [f"{r.scores[k]:g}" if k in r.scores else ""
+                                           for k, _ in columns]
+                            + [f"{sum(r.scores.values()):g}",
+                               f"{sum(m for k, m in columns if k in r.scores):g}",
                                " | ".join(r.notes)])

@@ -99,6 +99,7 @@ def graded(tmp_path_factory):
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=1800)
+    print(done.stdout)  # the score table, shown with `pytest -s` or when a test fails
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(root / "grades.csv") as f:
         rows = list(csv.DictReader(f))
