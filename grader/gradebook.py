@@ -7,6 +7,7 @@ in a fresh process, really reaches the target. Otherwise that cell's grade is ov
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,21 +50,48 @@ def recheck_models(root: Path, assignment: str, student: str, graded_since: floa
                                  "(re-checked by the grader)")
             except CheckFailed as error:
                 reason = f"{name}: {error}"
-        if reason is None:
-            continue
         with _open(root) as gb:
             try:
                 grade = gb.find_grade(entry["grade_id"], assignment, assignment, student)
             except MissingEntry:
-                notes.append(f"{reason} (no grade recorded)")
+                notes.append(f"{reason or name} (no grade recorded)")
                 continue
-            if grade.auto_score:
-                grade.manual_score = 0.0
-                gb.db.commit()
+            overrides = _Overrides(root)
+            key = f"{assignment}/{student}/{entry['grade_id']}"
+            if reason is None:
+                if overrides.pop(key):  # an earlier run's override no longer applies
+                    grade.manual_score, grade.needs_manual_grade = None, False
+            elif grade.auto_score:
+                grade.manual_score, grade.needs_manual_grade = 0.0, False
+                overrides.add(key)
                 notes.append(f"{reason}; the cell's {grade.auto_score:g} points are overridden to 0")
             else:
                 notes.append(reason)
+            gb.db.commit()
     return notes
+
+
+class _Overrides:
+    """The grades this module overrode (kept beside the gradebook): a later run whose model
+    passes lifts only these, never a grade an instructor set by hand."""
+
+    def __init__(self, root: Path):
+        self.path = root / "gradebook-overrides.json"
+        self.keys = set(json.loads(self.path.read_text())) if self.path.exists() else set()
+
+    def add(self, key: str) -> None:
+        self.keys.add(key)
+        self._save()
+
+    def pop(self, key: str) -> bool:
+        if key not in self.keys:
+            return False
+        self.keys.discard(key)
+        self._save()
+        return True
+
+    def _save(self) -> None:
+        self.path.write_text(json.dumps(sorted(self.keys), indent=1))
 
 
 @dataclass

@@ -104,7 +104,7 @@ def graded(tmp_path_factory):
     with open(root / "grades.csv") as f:
         rows = list(csv.DictReader(f))
     maxima = rows[0]
-    return {r["student"]: r for r in rows[1:]}, maxima, done.stdout
+    return {r["student"]: r for r in rows[1:]}, maxima, done.stdout, root, env
 
 
 def columns(maxima, lesson):
@@ -117,7 +117,7 @@ def points(row, keys):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solution_scores_full_marks(graded, lesson):
-    rows, maxima, _ = graded
+    rows, maxima, *_ = graded
     keys = columns(maxima, lesson)
     assert len(keys) >= 4
     assert points(rows["solution"], keys) == points(maxima, keys), rows["solution"]
@@ -125,13 +125,13 @@ def test_solution_scores_full_marks(graded, lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_untouched_course_notebook_scores_zero(graded, lesson):
-    rows, maxima, _ = graded
+    rows, maxima, *_ = graded
     assert points(rows["untouched"], columns(maxima, lesson)) == 0
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_one_wrong_answer_loses_exactly_its_points(graded, lesson):
-    rows, maxima, _ = graded
+    rows, maxima, *_ = graded
     keys = columns(maxima, lesson)
     wrong = f"{lesson}/{WRONG[lesson][0]}_test"
     assert float(rows["one-wrong"][wrong]) == 0
@@ -139,7 +139,7 @@ def test_one_wrong_answer_loses_exactly_its_points(graded, lesson):
 
 
 def test_broken_notebook_scores_zero_and_batch_goes_on(graded):
-    rows, maxima, output = graded
+    rows, maxima, output, *_ = graded
     assert points(rows["broken"], columns(maxima, LESSONS[0])) == 0
     assert "not a readable notebook" in rows["broken"]["notes"]
     assert "graded solution/" in output and "graded untouched/" in output
@@ -147,7 +147,7 @@ def test_broken_notebook_scores_zero_and_batch_goes_on(graded):
 
 @pytest.mark.parametrize("student", CHEATS)
 def test_cheating_never_passes_the_accuracy_check(graded, student):
-    rows, maxima, _ = graded
+    rows, maxima, *_ = graded
     key = f"{ACCURACY_CELL[0]}/{ACCURACY_CELL[1]}_test"
     assert float(maxima[key]) > 0
     assert float(rows[student][key]) == 0, rows[student]["notes"]
@@ -159,5 +159,20 @@ def test_cheating_never_passes_the_accuracy_check(graded, student):
 @pytest.mark.parametrize("student", ["patcher", "faker"])
 def test_fooled_kernel_is_overridden_by_the_out_of_kernel_recheck(graded, student):
     """These two fool the check inside their own kernel; the grader's re-check catches them."""
-    rows, _, _ = graded
+    rows, *_ = graded
     assert "overridden to 0" in rows[student]["notes"], rows[student]["notes"]
+
+
+def test_regrading_a_fixed_submission_lifts_the_override(graded):
+    """Runs last: the patcher resubmits the real solution; the grader's own override goes."""
+    *_, root, env = graded
+    lesson, answer = ACCURACY_CELL
+    submit(root, "patcher", lesson, notebook("solution", lesson))
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", lesson,
+                           "--student", "patcher", "--csv", "regrade.csv"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with open(root / "regrade.csv") as f:
+        rows = list(csv.DictReader(f))
+    key = f"{lesson}/{answer}_test"
+    assert float(rows[1][key]) == float(rows[0][key]) > 0, rows[1]["notes"]
