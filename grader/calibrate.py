@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .checks import GRADED_MODELS_DIR, evaluate_saved_model
 from .pipeline import find_root
+from .targets import TARGETS_FILE
 
 NOTEBOOK_TIMEOUT_S = 600
 
@@ -88,8 +89,8 @@ def _cell_seconds(cell) -> float:
 def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None,
               output: Path | None = None) -> int:
     root = root or find_root()
-    targets_path = output or Path(__file__).with_name("targets.json")
-    targets = json.loads(Path(__file__).with_name("targets.json").read_text())
+    targets_path = output or Path(str(TARGETS_FILE))
+    targets = json.loads(TARGETS_FILE.read_text())  # fresh: entries are rewritten below
     keys = available_keys()
     if datasets:
         keys = {k: v for k, v in keys.items() if k in datasets or v in datasets}

@@ -84,7 +84,9 @@ def assert_param_budget(model, max_params: int, name: str = "model") -> None:
 
 
 def assert_no_custom_code(model, name: str = "model") -> None:
-    for layer in model._flatten_layers(include_self=False):
+    from .evaluate import custom_layers
+
+    for layer in custom_layers(model):
         kind = type(layer)
         expect(kind.__name__ != "Lambda",
                f"`{name}` uses a Lambda layer ({layer.name}); a saved model with Lambda cannot be "

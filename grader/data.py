@@ -231,11 +231,7 @@ def _try_download(name: str) -> Splits | None:
     datasets = _keras_datasets()
     try:
         train, test = getattr(datasets, name).load_data()
-    except Exception:
-        for partial in _cache_files(name):  # a failed download must not look like a cache
-            with contextlib.suppress(OSError):
-                if partial.exists() and partial.stat().st_size == 0:
-                    partial.unlink()
+    except Exception:  # offline or refused; Keras removes what it partly downloaded
         return None
     _check_shapes(name, train, test)
     return Splits(train, test, name, Source("download", str(keras_datasets_dir()), True))

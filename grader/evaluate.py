@@ -25,7 +25,8 @@ def describe_file_problem(path: Path) -> str | None:
     if not path.exists():
         return (f"No saved model at {path}. Run the training cell so it saves the model, "
                 "then run this check again.")
-    head = path.read_bytes()[:8]
+    with open(path, "rb") as f:
+        head = f.read(8)
     if head[:1] == b"\x80":
         return (f"{path.name} is a Python pickle, not a Keras model. Pickle stores Python objects "
                 "(and can run code when loaded); save with `model.save('name.keras')` and load "
@@ -39,13 +40,10 @@ def describe_file_problem(path: Path) -> str | None:
     return None
 
 
-def _custom_layers(model) -> list[str]:
-    found = []
-    for layer in model._flatten_layers(include_self=False):
-        module = type(layer).__module__
-        if type(layer).__name__ == "Lambda" or not module.startswith("keras."):
-            found.append(f"{layer.name} ({type(layer).__name__})")
-    return found
+def custom_layers(model) -> list:
+    """The layers that are Lambda or not built into Keras: they carry Python code."""
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if type(layer).__name__ == "Lambda" or not type(layer).__module__.startswith("keras.")]
 
 
 def load_model_safely(path: Path):
@@ -66,10 +64,12 @@ def load_model_safely(path: Path):
                 "`layers.Reshape`, `layers.Flatten`).") from None
         raise EvaluationError(f"{path.name} could not be loaded as a Keras model: "
                               f"{type(error).__name__}: {text.splitlines()[0][:300]}") from None
-    custom = _custom_layers(model)
+    custom = custom_layers(model)
     if custom:
         raise EvaluationError("The model uses layers that are not built into Keras: "
-                              + ", ".join(custom) + ". Use built-in Keras layers only.")
+                              + ", ".join(f"{layer.name} ({type(layer).__name__})"
+                                          for layer in custom)
+                              + ". Use built-in Keras layers only.")
     return model
 
 

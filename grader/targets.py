@@ -16,9 +16,12 @@ class Target:
     basis: str
 
 
+TARGETS_FILE = resources.files("grader") / "targets.json"
+
+
 @lru_cache(maxsize=1)
 def load_targets() -> dict:
-    return json.loads((resources.files("grader") / "targets.json").read_text())
+    return json.loads(TARGETS_FILE.read_text())
 
 
 def graded_models() -> dict:
