@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from .checks import GRADED_MODELS_DIR, evaluate_saved_model
 from .pipeline import find_root
+from .runs import run_notebook, scratch_copy, solution_notebook
 from .targets import TARGETS_FILE
-
-NOTEBOOK_TIMEOUT_S = 600
 
 
 def available_keys() -> dict[str, str]:
@@ -38,54 +32,6 @@ def available_keys() -> dict[str, str]:
     return keys
 
 
-@contextmanager
-def _environment(**values):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def run_notebook(notebook: Path, workdir: Path, seed: int, dataset: str,
-                 graded_cell: str) -> dict:
-    """Execute a notebook in ``workdir``; returns its total time, the graded exercise's answer
-    (training) and test cells' times, and its slowest cell."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(notebook, as_version=4)
-    started = time.perf_counter()
-    with _environment(GRADER_SEED=str(seed), COURSE_DATASET=dataset):
-        NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT_S, allow_errors=True, record_timing=True,
-                       resources={"metadata": {"path": str(workdir)}}).execute()
-    total = time.perf_counter() - started
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}"): _cell_seconds(c)
-             for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-    slowest = max(by_id, key=by_id.get)
-    return {"notebook_seconds": round(total, 1),
-            "training_cell_seconds": round(by_id.get(graded_cell.removesuffix("_test"), 0), 1),
-            "test_cell_seconds": round(by_id.get(graded_cell, 0), 1),
-            "slowest_cell": slowest, "slowest_cell_seconds": round(by_id[slowest], 1)}
-
-
-def _cell_seconds(cell) -> float:
-    from datetime import datetime
-
-    timing = cell.metadata.get("execution", {})
-    try:
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return 0.0
-    return (end - start).total_seconds()
-
-
 def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None,
               output: Path | None = None) -> int:
     root = root or find_root()
@@ -95,28 +41,41 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
     if datasets:
         keys = {k: v for k, v in keys.items() if k in datasets or v in datasets}
     print(f"calibrating on {', '.join(keys)} with seeds 0..{seeds - 1}")
+    summary, status = [], 0
     for name, entry in targets.items():
         if name.startswith("_") or (only and name not in only):
             continue
-        assignment = entry["assignment"]
-        notebook = root / "solutions" / assignment / f"{assignment}.ipynb"
+        notebook = solution_notebook(root, entry["assignment"])
+        test_cell = entry["grade_id"]
+        answer_cell = test_cell.removesuffix("_test")
         for key, dataset in keys.items():
             runs = []
             for seed in range(seeds):
-                with tempfile.TemporaryDirectory() as scratch:
-                    workdir = Path(scratch)
-                    for extra in notebook.parent.iterdir():  # data files next to the notebook
-                        if extra.is_file():
-                            shutil.copy(extra, workdir)
-                    timing = run_notebook(notebook, workdir, seed, dataset, entry["grade_id"])
+                with scratch_copy(notebook) as workdir:
+                    run = run_notebook(notebook, workdir, seed, dataset)
                     model = workdir / GRADED_MODELS_DIR / f"{name}.keras"
-                    evaluation = evaluate_saved_model(model, dataset)
-                runs.append({"seed": seed, "accuracy": round(evaluation.accuracy, 4), **timing})
-                print(f"  {name} {key} seed {seed}: {evaluation.accuracy:.4f}  training cell "
-                      f"{timing['training_cell_seconds']} s, test cell "
-                      f"{timing['test_cell_seconds']} s, notebook {timing['notebook_seconds']} s "
-                      f"(slowest: {timing['slowest_cell']}, {timing['slowest_cell_seconds']} s)",
-                      flush=True)
+                    if run.errors or not model.exists():
+                        print(f"  {name} {key} seed {seed}: the solution notebook failed: "
+                              + ("; ".join(run.errors) or "it saved no model"), flush=True)
+                        return 1
+                    evaluation = evaluate_saved_model(model, dataset,
+                                                      train="max_gap" in entry)
+                record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4)}
+                if evaluation.gap is not None:
+                    record["train_accuracy"] = round(evaluation.train_accuracy, 4)
+                    record["gap"] = round(evaluation.gap, 4)
+                record.update({
+                    "notebook_seconds": run.seconds,
+                    "training_cell_seconds": round(run.cell(answer_cell), 1),
+                    "test_cell_seconds": round(run.cell(test_cell), 1),
+                    "slowest_cell": run.slowest.label,
+                    "slowest_cell_seconds": round(run.slowest.seconds, 1)})
+                runs.append(record)
+                gap = f" (gap {record['gap']:.4f})" if "gap" in record else ""
+                print(f"  {name} {key} seed {seed}: {evaluation.accuracy:.4f}{gap}  training "
+                      f"cell {record['training_cell_seconds']} s, test cell "
+                      f"{record['test_cell_seconds']} s, notebook {run.seconds} s (slowest: "
+                      f"{run.slowest.label}, {record['slowest_cell_seconds']} s)", flush=True)
             worst = min(r["accuracy"] for r in runs)
             target = math.floor((worst - entry["margin"]) * 1000) / 1000
             entry["targets"][key] = {
@@ -125,6 +84,12 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                          f"{worst:.4f} minus margin {entry['margin']}",
                 "runs": runs}
             print(f"{name} {key}: target {target:.3f} (worst {worst:.4f})")
+            summary.append((name, key, runs, target))
+            worst_gap = max((r["gap"] for r in runs if "gap" in r), default=None)
+            if worst_gap is not None and worst_gap > entry["max_gap"]:
+                print(f"{name} {key}: the reference itself over-fits beyond max_gap "
+                      f"{entry['max_gap']} (worst gap {worst_gap:.4f}): fix the lesson")
+                status = 1
         if "mnist" not in keys and "mnist-sample" in entry["targets"]:
             sample = entry["targets"]["mnist-sample"]
             entry["targets"]["mnist"] = {
@@ -134,5 +99,24 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                          "only raises accuracy). Run `grader calibrate` where MNIST downloads.",
                 "runs": []}
     targets_path.write_text(json.dumps(targets, indent=2) + "\n")
-    print(f"wrote {targets_path}")
-    return 0
+    print()
+    print(summary_table(summary))
+    print(f"\nwrote {targets_path}")
+    return status
+
+
+def summary_table(summary: list) -> str:
+    """One row per model and dataset: the spread of accuracies, the target, the times."""
+    from statistics import median
+
+    lines = [f"{'model':16} {'dataset':13} {'runs':>4} {'worst':>7} {'median':>7} {'best':>7} "
+             f"{'target':>7} {'max gap':>8} {'training cell s':>16}"]
+    for name, key, runs, target in summary:
+        accuracies = [r["accuracy"] for r in runs]
+        gaps = [r["gap"] for r in runs if "gap" in r]
+        seconds = [r["training_cell_seconds"] for r in runs]
+        lines.append(f"{name:16} {key:13} {len(runs):>4} {min(accuracies):>7.4f} "
+                     f"{median(accuracies):>7.4f} {max(accuracies):>7.4f} {target:>7.3f} "
+                     f"{(f'{max(gaps):.4f}' if gaps else '-'):>8} "
+                     f"{f'{median(seconds):.1f} (max {max(seconds):.1f})':>16}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .feedback import CheckFailed, expect
-from .targets import target_for
+from .targets import Target, max_gap_for, target_for
 
 GRADED_MODELS_DIR = "graded-models"
 EVALUATION_TIMEOUT_S = 120
@@ -32,6 +32,13 @@ class Evaluation:
     source: str
     outputs_are_probabilities: bool
     accuracy_on_raw_pixels: float
+    random_at_inference: bool = False
+    random_layers: tuple = ()
+    train_accuracy: float | None = None  # only when asked for (a target with a max_gap)
+
+    @property
+    def gap(self) -> float | None:
+        return None if self.train_accuracy is None else self.train_accuracy - self.accuracy
 
 
 def _keras():
@@ -116,12 +123,13 @@ def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Pa
 
 
 def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
-                         timeout: float = EVALUATION_TIMEOUT_S) -> Evaluation:
-    """Evaluate a ``.keras`` file in a fresh, isolated Python process."""
+                         timeout: float = EVALUATION_TIMEOUT_S, train: bool = False) -> Evaluation:
+    """Evaluate a ``.keras`` file in a fresh, isolated Python process (``train``: also score it
+    on training images, for the train-test gap)."""
     from .data import course_dataset
 
     command = [sys.executable, "-I", "-m", "grader.evaluate", str(Path(path).resolve()),
-               "--dataset", dataset or course_dataset()]
+               "--dataset", dataset or course_dataset(), *(["--train"] if train else [])]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     # The data the student trained on are already in Keras' cache (or a fallback): never wait on
     # the network while grading.
@@ -142,36 +150,59 @@ def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
                           + (" | ".join(tail) or "the evaluating process printed nothing.")) from None
     if "error" in result:
         raise CheckFailed(result["error"])
-    return Evaluation(**{k: result[k] for k in Evaluation.__dataclass_fields__})
+    result["random_layers"] = tuple(result.get("random_layers", ()))
+    return Evaluation(**{k: result[k] for k in Evaluation.__dataclass_fields__ if k in result})
 
 
-def accuracy_verdict(evaluation: Evaluation, target: float, what: str) -> str | None:
-    """None if the target is met, else a message that names the likely mistake."""
-    if evaluation.accuracy >= target:
-        return None
-    message = (f"{what} reaches {evaluation.accuracy:.2%} test accuracy on {evaluation.n:,} "
-               f"test images; the target is {target:.2%}.")
-    if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
-        message += (" It does much better on raw 0-255 pixels "
-                    f"({evaluation.accuracy_on_raw_pixels:.2%}): it was trained on images that "
-                    "were not scaled to [0, 1]. Divide by 255 once, before training.")
-    elif not evaluation.outputs_are_probabilities:
-        message += (" Its outputs are not probabilities: end the model with a softmax and "
-                    "check that the loss matches the labels.")
-    else:
-        message += " Train longer, or check the learning rate and the data you train on."
-    return message
+def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
+                     max_gap: float | None = None) -> str | None:
+    """None if the model meets its target (and gap bound), else a message naming the likely
+    mistake."""
+    if evaluation.random_at_inference:
+        where = (f" ({', '.join(evaluation.random_layers)} called with training=True)"
+                 if evaluation.random_layers else "")
+        return (f"{what} gives different predictions for the same images: something random is "
+                f"still active at inference{where}. Dropout and random augmentation must only act "
+                "while training: call those layers without `training=True`, and let Keras switch "
+                "them off in predict/evaluate.")
+    if evaluation.accuracy < target:
+        message = (f"{what} reaches {evaluation.accuracy:.2%} test accuracy on "
+                   f"{evaluation.n:,} test images; the target is {target:.2%}.")
+        if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
+            message += (" It does much better on raw 0-255 pixels "
+                        f"({evaluation.accuracy_on_raw_pixels:.2%}): it was trained on images "
+                        "that were not scaled to [0, 1]. Divide by 255 once, before training.")
+        elif not evaluation.outputs_are_probabilities:
+            message += (" Its outputs are not probabilities: end the model with a softmax and "
+                        "check that the loss matches the labels.")
+        else:
+            message += " Train longer, or check the learning rate and the data you train on."
+        return message
+    if max_gap is not None and evaluation.gap is not None and evaluation.gap > max_gap:
+        return (f"{what} over-fits: {evaluation.train_accuracy:.2%} accuracy on training images "
+                f"but {evaluation.accuracy:.2%} on test images, a gap of {evaluation.gap:.2%} "
+                f"(allowed: {max_gap:.2%}). Regularise it: more dropout, fewer epochs or a "
+                "smaller model.")
+    return None
+
+
+def grade_saved_model(path: str | os.PathLike, name: str,
+                      dataset: str | None = None) -> tuple[Evaluation, Target, str | None]:
+    """Evaluate the saved model ``name`` out of process against its registered target."""
+    max_gap = max_gap_for(name)
+    evaluation = evaluate_saved_model(path, dataset, train=max_gap is not None)
+    target = target_for(name, evaluation.target_key)
+    return evaluation, target, accuracy_verdict(evaluation, target.value,
+                                                f"The saved model `{name}`", max_gap)
 
 
 def assert_accuracy(model, name: str, dataset: str | None = None) -> Evaluation:
     """Save ``model`` for grading and require its calibrated target, measured out of process."""
     started = time.perf_counter()
-    path = save_for_grading(model, name)
-    evaluation = evaluate_saved_model(path, dataset)
-    target = target_for(name, evaluation.target_key)
-    verdict = accuracy_verdict(evaluation, target.value, f"The saved model `{name}`")
+    evaluation, target, verdict = grade_saved_model(save_for_grading(model, name), name, dataset)
     if verdict:
         raise CheckFailed(verdict)
-    print(f"✓ `{name}`: {evaluation.accuracy:.2%} test accuracy, measured by the grader in a "
+    gap = "" if evaluation.gap is None else f", train-test gap {evaluation.gap:.2%}"
+    print(f"✓ `{name}`: {evaluation.accuracy:.2%} test accuracy{gap}, measured by the grader in a "
           f"separate process (target {target.value:.2%}, {time.perf_counter() - started:.1f} s).")
     return evaluation

@@ -1,4 +1,4 @@
-"""The ``grader`` command: lab, data, release, autograde, calibrate."""
+"""The ``grader`` command: lab, data, release, autograde, calibrate, bench."""
 from __future__ import annotations
 
 import argparse
@@ -85,6 +85,13 @@ def cmd_calibrate(args) -> int:
     return calibrate(args.root, seeds=args.seeds, datasets=args.datasets, only=args.models)
 
 
+def cmd_bench(args) -> int:
+    from .bench import bench
+
+    return bench(args.root, args.lessons or None, runs=args.runs, dataset=args.dataset,
+                 output=args.json)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", help="default: every graded model")
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_calibrate)
+
+    p = sub.add_parser("bench", help="time each solution notebook and graded cell, full size")
+    p.add_argument("lessons", nargs="*", help="default: every lesson in solutions/")
+    p.add_argument("--runs", type=int, default=3, help="runs per notebook (the median is shown)")
+    p.add_argument("--dataset", help="default: full MNIST if available, else Fashion-MNIST")
+    p.add_argument("--json", type=Path, help="also write every run's cell times here")
+    p.add_argument("--root", type=Path)
+    p.set_defaults(run=cmd_bench)
 
     args = parser.parse_args(argv)
     from .pipeline import PipelineError

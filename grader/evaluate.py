@@ -84,7 +84,27 @@ def _inputs_for(model, x_uint8: np.ndarray, scale: float) -> np.ndarray:
     return x.reshape((len(x), *shape))
 
 
-def evaluate(path: Path, dataset: str) -> dict:
+TRAIN_SAMPLE = 10_000  # training images scored for the train-test gap: enough for +-0.5%
+
+
+def layers_called_with_training(model) -> list[str]:
+    """Layers wired with ``training=True`` in a functional model: random even at inference."""
+    names = []
+    for layer in model.get_config().get("layers", []):
+        for node in layer.get("inbound_nodes", []):
+            if isinstance(node, dict) and node.get("kwargs", {}).get("training") is True:
+                names.append(layer["config"]["name"])
+    return names
+
+
+def random_at_inference(model, x: np.ndarray) -> bool:
+    """Called twice on the same images without ``training``, does the model answer differently?
+    (``predict`` forces training=False and would hide it; a student's ``model(x)`` does not.)"""
+    first, second = (np.asarray(model(x[:64])) for _ in range(2))
+    return not np.allclose(first, second, atol=1e-6)
+
+
+def evaluate(path: Path, dataset: str, train: bool = False) -> dict:
     started = time.perf_counter()
     model = load_model_safely(path)
     from . import data
@@ -94,7 +114,8 @@ def evaluate(path: Path, dataset: str) -> dict:
     if tuple(model.outputs[0].shape[1:]) != (10,):
         raise EvaluationError(f"The model's output has shape {tuple(model.outputs[0].shape)}; "
                               "expected (None, 10): one score per class.")
-    probabilities = model.predict(_inputs_for(model, x_test, 1 / 255), batch_size=1000, verbose=0)
+    x_scaled = _inputs_for(model, x_test, 1 / 255)
+    probabilities = model.predict(x_scaled, batch_size=1000, verbose=0)
     accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
     row_sums = probabilities.sum(axis=1)
     result = {
@@ -110,6 +131,15 @@ def evaluate(path: Path, dataset: str) -> dict:
             model.predict(_inputs_for(model, x_test, 1.0), batch_size=1000, verbose=0)
             .argmax(axis=1) == y_test)),
     }
+    result["random_at_inference"] = random_at_inference(model, x_scaled)
+    result["random_layers"] = layers_called_with_training(model)
+    if train:
+        (x_train, y_train), _ = splits
+        order = np.random.default_rng(0).permutation(len(y_train))[:TRAIN_SAMPLE]
+        train_probabilities = model.predict(_inputs_for(model, x_train[order], 1 / 255),
+                                            batch_size=1000, verbose=0)
+        result["train_accuracy"] = float(np.mean(train_probabilities.argmax(axis=1)
+                                                 == y_train[order]))
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -118,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.evaluate")
     parser.add_argument("model", type=Path)
     parser.add_argument("--dataset", default=None)
+    parser.add_argument("--train", action="store_true",
+                        help="also score the model on (up to 10,000) training images")
     args = parser.parse_args(argv)
     try:
         from . import data
 
-        result = evaluate(args.model, args.dataset or data.course_dataset())
+        result = evaluate(args.model, args.dataset or data.course_dataset(), args.train)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import GRADED_MODELS_DIR, accuracy_verdict, evaluate_saved_model
+from .checks import GRADED_MODELS_DIR, grade_saved_model
 from .feedback import CheckFailed
-from .targets import graded_models, target_for
+from .targets import graded_models
 
 COURSE_ID = "keras-course"
 
@@ -40,9 +40,7 @@ def recheck_models(root: Path, assignment: str, student: str, graded_since: floa
             reason = f"{name}: the model file was not written by this grading run"
         else:
             try:
-                evaluation = evaluate_saved_model(path)
-                target = target_for(name, evaluation.target_key)
-                verdict = accuracy_verdict(evaluation, target.value, f"{name}")
+                evaluation, target, verdict = grade_saved_model(path, name)
                 if verdict:
                     reason = verdict
                 else:

@@ -122,3 +122,36 @@ def test_wrong_input_size_is_explained(tmp_path):
     path = checks.save_for_grading(model, "wrong-input", tmp_path)
     with pytest.raises(CheckFailed, match="expects inputs of shape"):
         checks.evaluate_saved_model(path, "mnist")
+
+
+def test_dropout_active_at_inference_is_named(good_model, tmp_path):
+    """``training=True`` wired into a functional model keeps dropout on in ``model(x)``; predict
+    hides it, so the grader also calls the model directly."""
+    inputs = keras.Input((784,))
+    hidden = good_model.layers[1](good_model.layers[0](inputs))
+    hidden = keras.layers.Dropout(0.5, name="always_on")(hidden, training=True)
+    model = keras.Model(inputs, good_model.layers[2](hidden))
+    path = checks.save_for_grading(model, "noisy", tmp_path)
+    evaluation = checks.evaluate_saved_model(path, "mnist")
+    assert evaluation.random_at_inference and evaluation.random_layers == ("always_on",)
+    verdict = checks.accuracy_verdict(evaluation, 0.0, "model")
+    assert "still active at inference (always_on called with training=True)" in verdict
+
+
+def test_deterministic_model_is_not_flagged(good_model, tmp_path):
+    model = keras.Sequential([keras.Input((784,)), good_model.layers[0], keras.layers.Dropout(0.5),
+                              good_model.layers[1], good_model.layers[2]])
+    evaluation = checks.evaluate_saved_model(checks.save_for_grading(model, "d", tmp_path), "mnist")
+    assert not evaluation.random_at_inference and evaluation.random_layers == ()
+    assert evaluation.train_accuracy is None and evaluation.gap is None
+
+
+def test_train_test_gap_over_the_bound_is_named(sample, tmp_path):
+    overfit = trained(sample, epochs=12)
+    path = checks.save_for_grading(overfit, "overfit", tmp_path)
+    evaluation = checks.evaluate_saved_model(path, "mnist", train=True)
+    assert evaluation.train_accuracy > evaluation.accuracy
+    assert evaluation.gap == pytest.approx(evaluation.train_accuracy - evaluation.accuracy)
+    verdict = checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap - 0.01)
+    assert "over-fits" in verdict and f"a gap of {evaluation.gap:.2%}" in verdict
+    assert checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap + 0.01) is None

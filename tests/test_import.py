@@ -6,7 +6,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["grader", "grader.cli", "grader.data", "grader.checks",
-                                    "grader.explore", "grader.plots", "grader.gradebook"])
+                                    "grader.explore", "grader.plots", "grader.gradebook",
+                                    "grader.bench", "grader.calibrate", "grader.runs"])
 def test_import_does_not_load_tensorflow(module):
     code = (f"import sys, {module}; heavy = [m for m in ('tensorflow', 'keras') "
             "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")

@@ -1,0 +1,111 @@
+"""``grader bench``: how long each lesson takes, run as nbgrader would run it.
+
+Each solution notebook runs ``runs`` times in a fresh kernel on a full-size training set (60,000
+images: full MNIST where it is available, else Fashion-MNIST). The table gives each notebook's
+total time and each graded cell's time (median and worst), against the per-cell timeout in
+``nbgrader_config.py``: every graded cell is budgeted to finish within half of it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from statistics import median
+
+from .pipeline import assignments, find_root
+from .runs import NotebookRun, run_notebook, scratch_copy, solution_notebook
+
+
+def cell_timeout(root: Path) -> float:
+    """``c.Execute.timeout`` from the course's nbgrader_config.py (nbgrader's default: 30 s)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return float(config.Execute.get("timeout", 30))
+
+
+def full_size_dataset() -> tuple[str, str]:
+    """(COURSE_DATASET value, description) of a dataset with the full 60,000 training images."""
+    from . import data
+
+    for name in ("mnist", "fashion_mnist"):
+        try:
+            splits = data.load(name, quiet=True)
+        except data.DatasetError:
+            continue
+        if splits.source.full:
+            return name, f"{name}: {splits.sizes()['train']:,} training images"
+    raise SystemExit("grader bench needs a full-size dataset: full MNIST (needs a download) or "
+                     "Fashion-MNIST (`apt-get install dataset-fashion-mnist`).")
+
+
+def bench(root: Path | None = None, lessons: list[str] | None = None, runs: int = 3,
+          dataset: str | None = None, output: Path | None = None) -> int:
+    root = root or find_root()
+    limit = cell_timeout(root)
+    if dataset is None:
+        dataset, described = full_size_dataset()
+    else:
+        described = dataset
+    lessons = lessons or assignments(root)
+    print(f"grader bench: {len(lessons)} notebook(s) x {runs} run(s) on {described}; "
+          f"cell timeout {limit:g} s, graded-cell budget {limit / 2:g} s", flush=True)
+    results, failed = {}, False
+    for lesson in lessons:
+        notebook = solution_notebook(root, lesson)
+        lesson_runs = []
+        for index in range(runs):
+            with scratch_copy(notebook) as workdir:
+                run = run_notebook(notebook, workdir, seed=0, dataset=dataset)
+            print(f"  {lesson} run {index + 1}: {run.seconds} s"
+                  + (f"  ERRORS: {'; '.join(run.errors)}" if run.errors else ""), flush=True)
+            failed |= bool(run.errors)
+            lesson_runs.append(run)
+        results[lesson] = lesson_runs
+    print()
+    print(format_table(results, limit))
+    if output:
+        output.write_text(json.dumps(as_json(results, dataset, limit), indent=2) + "\n")
+        print(f"\nwrote {output}")
+    return 1 if failed else 0
+
+
+def format_table(results: dict[str, list[NotebookRun]], limit: float) -> str:
+    """Median and worst seconds per notebook and per graded cell (plus the slowest ungraded
+    cell: nbgrader's timeout binds every cell), each flagged when over half the timeout."""
+    budget = limit / 2
+    lines = [f"{'notebook / graded cell':44} {'median':>6} {'worst':>6}  (seconds)"]
+    over = []
+
+    def row(label: str, times: list[float], where: str) -> str:
+        flag = ""
+        if max(times) > budget:
+            flag = f"  OVER the {budget:g} s budget"
+            over.append(where)
+        return f"{label:44} {median(times):6.1f} {max(times):6.1f}{flag}"
+
+    for lesson, runs in results.items():
+        lines.append(f"{lesson:44} {median(r.seconds for r in runs):6.1f} "
+                     f"{max(r.seconds for r in runs):6.1f}  whole notebook")
+        cells = runs[0].cells
+        times = [[r.cells[i].seconds for r in runs] for i in range(len(cells))]
+        for cell, cell_times in zip(cells, times):
+            if cell.graded:
+                lines.append(row(f"  {cell.label}", cell_times, f"{lesson}/{cell.label}"))
+        ungraded = [i for i, cell in enumerate(cells) if not cell.graded]
+        if ungraded:
+            slowest = max(ungraded, key=lambda i: median(times[i]))
+            label = cells[slowest].label
+            lines.append(row(f"  (slowest ungraded: {label})", times[slowest],
+                             f"{lesson}/{label}"))
+    lines.append("")
+    lines.append(f"every cell within {budget:g} s (half the {limit:g} s timeout): "
+                 + ("yes" if not over else "NO: " + ", ".join(over)))
+    return "\n".join(lines)
+
+
+def as_json(results: dict[str, list[NotebookRun]], dataset: str, limit: float) -> dict:
+    return {"dataset": dataset, "cell_timeout": limit,
+            "notebooks": {lesson: [{"seconds": r.seconds,
+                                    "cells": {c.label: round(c.seconds, 2) for c in r.cells},
+                                    "errors": r.errors} for r in runs]
+                          for lesson, runs in results.items()}}

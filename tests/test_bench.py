@@ -1,0 +1,117 @@
+"""`grader bench` and `grader calibrate` on a tiny course of their own (real kernels, seconds)."""
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import bench, calibrate, targets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def graded(source, grade_id, **flags):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "grade_id": grade_id, "locked": False,
+                                 "solution": False, "grade": False, **flags}
+    return cell
+
+
+@pytest.fixture
+def tiny_course(tmp_path):
+    """One lesson: a setup cell, a quick answer, a slow test cell, a slow ungraded cell."""
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Execute.timeout = 2\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [graded("import os, time\nseed = int(os.environ['GRADER_SEED'])", "setup"),
+                graded("answer = 42", "ex1_answer", solution=True),
+                graded("time.sleep(1.3)\nassert answer == 42", "ex1_answer_test", grade=True),
+                nbformat.v4.new_code_cell("time.sleep(0.2)")]
+    folder = tmp_path / "solutions" / "99-tiny"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "99-tiny.ipynb")
+    return tmp_path
+
+
+def test_bench_times_every_graded_cell_and_flags_those_over_half_the_timeout(tiny_course, capsys):
+    out = tiny_course / "bench.json"
+    assert bench.bench(tiny_course, runs=2, dataset="mnist", output=out) == 0
+    table = capsys.readouterr().out
+    assert "cell timeout 2 s, graded-cell budget 1 s" in table
+    rows = {line.split()[0]: line for line in table.splitlines() if line.startswith("  ")}
+    assert float(rows["ex1_answer_test"].split()[1]) >= 1.3
+    assert "OVER the 1 s budget" in rows["ex1_answer_test"]
+    assert "OVER" not in rows["ex1_answer"] and "OVER" not in rows["setup"]
+    assert "(slowest ungraded: cell 3)" in table
+    assert "NO: 99-tiny/ex1_answer_test" in table
+    record = json.loads(out.read_text())
+    assert len(record["notebooks"]["99-tiny"]) == 2 and record["cell_timeout"] == 2
+
+
+def test_bench_reports_a_failing_notebook(tiny_course, capsys):
+    path = tiny_course / "solutions" / "99-tiny" / "99-tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = "answer = 1 / 0"
+    nbformat.write(nb, path)
+    assert bench.bench(tiny_course, runs=1, dataset="mnist") == 1
+    assert "ERRORS: ex1_answer: ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_the_course_timeout_is_read_from_nbgrader_config():
+    assert bench.cell_timeout(ROOT) == 30
+
+
+@pytest.fixture
+def model_course(tmp_path):
+    """A real lesson is too slow for a unit test: a tiny notebook that trains and saves a model
+    the way the lessons do stands in for one."""
+    course = tmp_path / "course-root"
+    (course / "solutions" / "99-model").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        graded("import grader, grader.data\ntf, keras = grader.setup()\n"
+               "(x, y), _ = grader.data.load()", "setup"),
+        graded("model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),\n"
+               "    keras.layers.Dense(10, activation='softmax')])\n"
+               "model.compile('adam', 'sparse_categorical_crossentropy')\n"
+               "model.fit(x[:2000] / 255, y[:2000], epochs=1, verbose=0)", "ex1_model",
+               solution=True),
+        graded("from grader import checks\nchecks.save_for_grading(model, '99-probe')",
+               "ex1_model_test", grade=True)]
+    nbformat.write(nb, course / "solutions" / "99-model" / "99-model.ipynb")
+    return course
+
+
+def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds):
+    entries = {"99-probe": {"assignment": "99-model", "grade_id": "ex1_model_test",
+                            "margin": 0.02, "max_gap": max_gap, "targets": {}}}
+    written = tmp_path / "targets.json"
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps(entries))
+    monkeypatch.setattr(calibrate, "TARGETS_FILE", source)
+    status = calibrate.calibrate(model_course, seeds=seeds, datasets=["mnist"], output=written)
+    return status, json.loads(written.read_text())["99-probe"]
+
+
+def test_calibrate_sets_targets_below_the_worst_seed_with_evidence(tmp_path, capsys, monkeypatch,
+                                                                   model_course):
+    status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=0.5, seeds=2)
+    assert status == 0
+    sample = entry["targets"]["mnist-sample"]
+    accuracies = [run["accuracy"] for run in sample["runs"]]
+    assert [run["seed"] for run in sample["runs"]] == [0, 1]
+    assert sample["status"] == "calibrated" and 0.5 < min(accuracies) < 1
+    assert sample["target"] == pytest.approx(min(accuracies) - 0.02, abs=0.001)
+    assert sample["target"] <= min(accuracies) - 0.02
+    assert all(-0.1 < run["gap"] < 0.5 and run["training_cell_seconds"] > 0
+               for run in sample["runs"])
+    assert entry["targets"]["mnist"]["status"] == "provisional"
+    assert "99-probe         mnist-sample" in capsys.readouterr().out
+
+
+def test_calibrate_fails_when_the_reference_overfits_beyond_its_bound(tmp_path, capsys,
+                                                                    monkeypatch, model_course):
+    status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=-0.5, seeds=1)
+    assert status == 1
+    assert "the reference itself over-fits beyond max_gap -0.5" in capsys.readouterr().out
