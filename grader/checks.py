@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .feedback import CheckFailed, expect
-from .targets import Target, max_gap_for, target_for
+from .targets import Target, graded_models, target_for
 
 GRADED_MODELS_DIR = "graded-models"
 EVALUATION_TIMEOUT_S = 120
@@ -155,9 +155,9 @@ def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
 
 
 def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
-                     max_gap: float | None = None) -> str | None:
+                     max_gap: float | None = None, advice: str | None = None) -> str | None:
     """None if the model meets its target (and gap bound), else a message naming the likely
-    mistake."""
+    mistake; ``advice`` is the lesson's own suggestion when no common mistake shows."""
     if evaluation.random_at_inference:
         where = (f" ({', '.join(evaluation.random_layers)} called with training=True)"
                  if evaluation.random_layers else "")
@@ -176,7 +176,8 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
             message += (" Its outputs are not probabilities: end the model with a softmax and "
                         "check that the loss matches the labels.")
         else:
-            message += " Train longer, or check the learning rate and the data you train on."
+            message += " " + (advice or "Train longer, or check the learning rate and the data "
+                                        "you train on.")
         return message
     if max_gap is not None and evaluation.gap is not None and evaluation.gap > max_gap:
         return (f"{what} over-fits: {evaluation.train_accuracy:.2%} accuracy on training images "
@@ -189,11 +190,13 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
 def grade_saved_model(path: str | os.PathLike, name: str,
                       dataset: str | None = None) -> tuple[Evaluation, Target, str | None]:
     """Evaluate the saved model ``name`` out of process against its registered target."""
-    max_gap = max_gap_for(name)
+    entry = graded_models().get(name, {})
+    max_gap = entry.get("max_gap")
     evaluation = evaluate_saved_model(path, dataset, train=max_gap is not None)
     target = target_for(name, evaluation.target_key)
     return evaluation, target, accuracy_verdict(evaluation, target.value,
-                                                f"The saved model `{name}`", max_gap)
+                                                f"The saved model `{name}`", max_gap,
+                                                entry.get("advice"))
 
 
 def assert_accuracy(model, name: str, dataset: str | None = None) -> Evaluation:

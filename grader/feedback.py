@@ -44,39 +44,50 @@ def call(function: Callable, *args, name: str | None = None, **kwargs) -> Any:
 
 
 class Exercise:
-    """One graded exercise: the fixed ``name`` a student defines, its checker and its hint."""
+    """One graded exercise: the fixed ``name`` a student defines, its checker and its hint.
+
+    When one answer cell holds several functions (``relu`` and ``leaky_relu``), ``functions``
+    lists their fixed names and the checker receives them as a tuple, in that order; ``name``
+    then names the exercise as a whole (its nbgrader grade id)."""
 
     def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str,
-                 *, is_function: bool = False):
-        self.name, self.checker, self.hint_text, self.is_function = name, checker, hint, is_function
+                 *, is_function: bool = False, functions: tuple[str, ...] = ()):
+        self.name, self.checker, self.hint_text = name, checker, hint
+        self.is_function = is_function or bool(functions)
+        self.names = tuple(functions) or (name,)
 
     def check(self, value: Any = _MISSING) -> None:
         """Check the notebook's ``name`` (or ``value``); prints a verdict, raises if wrong."""
         if value is _MISSING:
-            value = self._lookup(sys._getframe(1).f_globals)
+            namespace = sys._getframe(1).f_globals
+            found = tuple(self._lookup(name, namespace) for name in self.names)
+            value = found if len(found) > 1 else found[0]
         if self.is_function:
-            expect(callable(value), f"`{self.name}` should be a function (defined with `def`), "
-                                    f"found {type(value).__name__}.")
+            for name, item in zip(self.names, value if len(self.names) > 1 else (value,)):
+                expect(callable(item), f"`{name}` should be a function (defined with `def`), "
+                                       f"found {type(item).__name__}.")
         message = self.checker(value)
-        print(f"✓ Correct: `{self.name}`" + (f". {message}" if message else "."))
+        print(f"✓ Correct: {', '.join(f'`{name}`' for name in self.names)}"
+              + (f". {message}" if message else "."))
 
     def hint(self) -> None:
-        print(f"Hint for `{self.name}`: {self.hint_text}")
+        print(f"Hint for {', '.join(f'`{name}`' for name in self.names)}: {self.hint_text}")
 
-    def _lookup(self, namespace: dict) -> Any:
-        if self.name in namespace:
-            return namespace[self.name]
+    @staticmethod
+    def _lookup(name: str, namespace: dict) -> Any:
+        if name in namespace:
+            return namespace[name]
         try:  # called from a module rather than the notebook: use the notebook's namespace
             from IPython import get_ipython
 
             shell = get_ipython()
-            if shell is not None and self.name in shell.user_ns:
-                return shell.user_ns[self.name]
+            if shell is not None and name in shell.user_ns:
+                return shell.user_ns[name]
         except ImportError:
             pass
         raise CheckFailed(
-            f"`{self.name}` is not defined yet. Write your answer in the exercise cell (keep the "
-            f"name `{self.name}`), run that cell with Shift+Enter, then run this check again.")
+            f"`{name}` is not defined yet. Write your answer in the exercise cell (keep the "
+            f"name `{name}`), run that cell with Shift+Enter, then run this check again.")
 
     def __repr__(self) -> str:
         return f"<exercise `{self.name}`: .check() and .hint()>"

@@ -40,7 +40,3 @@ def target_for(name: str, dataset_key: str) -> Target:
                           f"it has {', '.join(entry['targets'])}.")
     return Target(per_dataset["target"], per_dataset["status"], per_dataset["basis"])
 
-
-def max_gap_for(name: str) -> float | None:
-    """The largest train-minus-test accuracy gap allowed for ``name``, if it has one."""
-    return graded_models().get(name, {}).get("max_gap")

@@ -35,6 +35,22 @@ def to_channels_last(x):
     n, c, h, w = x.shape
     return x.reshape(n, h, w, c)   # right shape, scrambled pixels
 """),
+    "03-sequential-functional": ("ex1_mlp_param_count", """\
+def mlp_param_count(layer_sizes):
+    # weights only: the biases are forgotten
+    return sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+"""),
+    "04-activations": ("ex2_tanh", """\
+def tanh(x):
+    x = np.asarray(x, dtype=float)
+    return 2 * sigmoid(2 * x - 1)   # the seed article's "y = 2h(2x-1)"
+"""),
+    "05-dropout": ("ex1_dropout", """\
+def dropout(x, rate, training, rng):
+    x = np.asarray(x, dtype=float)
+    mask = rng.random(x.shape) >= rate
+    return x * mask                 # applied even at inference, and never rescaled
+"""),
 }
 
 UNTRAINED = """\
@@ -59,6 +75,31 @@ grader.checks.evaluate_saved_model = lambda *args, **kwargs: Evaluation(
 _answers = keras.utils.to_categorical(y_test, 10)
 pipeline_model.predict = lambda *args, **kwargs: _answers   # returns the test labels
 """,
+}
+
+# Trained-model mistakes the out-of-kernel grading must name (student: lesson, cell, answer, phrase).
+MODEL_MISTAKES = {
+    "stuck-dropout": ("05-dropout", "ex3_dropout_model", """\
+inputs = keras.Input(shape=(28, 28))
+hidden = keras.layers.Dense(256, activation="relu")(keras.layers.Flatten()(inputs))
+hidden = keras.layers.Dropout(0.5)(hidden, training=True)     # stays on at inference
+dropout_model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
+                                    epochs=EPOCHS, batch_size=256, verbose=0)
+""", "still active at inference"),
+    "overfitter": ("05-dropout", "ex3_dropout_model", """\
+dropout_model = keras.Sequential([                             # dropout in name only
+    keras.Input(shape=(28, 28)), keras.layers.Flatten(),
+    keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.01),
+    keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.01),
+    keras.layers.Dense(10, activation="softmax")])
+dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
+                                    epochs=EPOCHS, batch_size=256, verbose=0)
+""", "over-fits"),
 }
 
 
@@ -95,6 +136,8 @@ def graded(tmp_path_factory):
     for student, source in CHEATS.items():
         submit(root, student, ACCURACY_CELL[0],
                with_answer(notebook("solution", ACCURACY_CELL[0]), ACCURACY_CELL[1], source))
+    for student, (lesson, grade_id, source, _) in MODEL_MISTAKES.items():
+        submit(root, student, lesson, with_answer(notebook("solution", lesson), grade_id, source))
     env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde"], cwd=root, env=env,
@@ -119,7 +162,7 @@ def points(row, keys):
 def test_solution_scores_full_marks(graded, lesson):
     rows, maxima, *_ = graded
     keys = columns(maxima, lesson)
-    assert len(keys) >= 4
+    assert len(keys) >= 3
     assert points(rows["solution"], keys) == points(maxima, keys), rows["solution"]
 
 
@@ -153,6 +196,17 @@ def test_cheating_never_passes_the_accuracy_check(graded, student):
     assert float(rows[student][key]) == 0, rows[student]["notes"]
     # The other exercises of the same notebook keep their points.
     others = [k for k in columns(maxima, ACCURACY_CELL[0]) if k != key]
+    assert points(rows[student], others) == points(maxima, others)
+
+
+@pytest.mark.parametrize("student", MODEL_MISTAKES)
+def test_model_mistakes_score_zero_with_a_note_naming_them(graded, student):
+    rows, maxima, *_ = graded
+    lesson, grade_id, _, phrase = MODEL_MISTAKES[student]
+    key = f"{lesson}/{grade_id}_test"
+    assert float(maxima[key]) > 0 and float(rows[student][key]) == 0
+    assert phrase in rows[student]["notes"], rows[student]["notes"]
+    others = [k for k in columns(maxima, lesson) if k != key]
     assert points(rows[student], others) == points(maxima, others)
 
 

@@ -155,3 +155,12 @@ def test_train_test_gap_over_the_bound_is_named(sample, tmp_path):
     verdict = checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap - 0.01)
     assert "over-fits" in verdict and f"a gap of {evaluation.gap:.2%}" in verdict
     assert checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap + 0.01) is None
+
+
+def test_a_lessons_own_advice_replaces_the_generic_one(good_model, tmp_path):
+    evaluation = checks.evaluate_saved_model(checks.save_for_grading(good_model, "a", tmp_path),
+                                             "mnist")
+    generic = checks.accuracy_verdict(evaluation, 0.999, "model")
+    assert "Train longer" in generic
+    advised = checks.accuracy_verdict(evaluation, 0.999, "model", advice="Use ReLU and He init.")
+    assert advised.endswith("Use ReLU and He init.") and "Train longer" not in advised
