@@ -28,3 +28,18 @@ def keras_home(tmp_path, monkeypatch):
     data._load_cached_in_process.cache_clear()
     yield home
     data._load_cached_in_process.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def tf():
+    """TensorFlow, imported quietly (as a lesson's setup cell does)."""
+    from grader.quiet import import_tensorflow
+
+    return import_tensorflow()[0]
+
+
+@pytest.fixture(scope="module")
+def keras(tf):
+    import keras
+
+    return keras

@@ -1,12 +1,11 @@
 """`grader bench` and `grader calibrate` on a tiny course of their own (real kernels, seconds)."""
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader import bench, calibrate, targets
+from grader import bench, calibrate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,4 @@
 """grader.data: which source is used, the offline fallbacks, and errors that name file and fix."""
-import gzip
 import os
 import shutil
 import subprocess

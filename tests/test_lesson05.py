@@ -5,22 +5,7 @@ import pytest
 
 from grader.feedback import CheckFailed
 from grader.lessons import dropout as lesson
-
-
-@pytest.fixture(scope="module")
-def keras():
-    from grader.quiet import import_tensorflow
-
-    return import_tensorflow()[1]
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def fails(exercise, value, match):
-    with pytest.raises(CheckFailed, match=match):
-        exercise.check(value)
+from lesson_helpers import fails, stub
 
 
 def test_exports():

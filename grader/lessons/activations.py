@@ -447,7 +447,6 @@ def _norms_verdict(found, kernels_g, biases_g, kernels, n_images):
     if same(found, ref[::-1]):
         return ("Your norms are in reverse order: the first number should be the FIRST Dense "
                 "layer's (next to the input), the last one the output layer's.")
-    interleaved = [float(np.linalg.norm(g)) for pair in zip(kernels_g, biases_g) for g in pair]
     if len(found) == 2 * n:
         return (f"You returned {len(found)} norms for {n} Dense layers: the biases' gradients "
                 "are included. Take only each Dense layer's kernel (layer.kernel).")
