@@ -35,6 +35,7 @@ class Evaluation:
     random_at_inference: bool = False
     random_layers: tuple = ()
     train_accuracy: float | None = None  # only when asked for (a target with a max_gap)
+    variant: str | None = None  # a transformed test copy (grader.transforms), if one was used
 
     @property
     def gap(self) -> float | None:
@@ -123,13 +124,15 @@ def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Pa
 
 
 def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
-                         timeout: float = EVALUATION_TIMEOUT_S, train: bool = False) -> Evaluation:
+                         timeout: float = EVALUATION_TIMEOUT_S, train: bool = False,
+                         variant: str | None = None) -> Evaluation:
     """Evaluate a ``.keras`` file in a fresh, isolated Python process (``train``: also score it
-    on training images, for the train-test gap)."""
+    on training images, for the train-test gap; ``variant``: on a transformed test copy)."""
     from .data import course_dataset
 
     command = [sys.executable, "-I", "-m", "grader.evaluate", str(Path(path).resolve()),
-               "--dataset", dataset or course_dataset(), *(["--train"] if train else [])]
+               "--dataset", dataset or course_dataset(), *(["--train"] if train else []),
+               *(["--variant", variant] if variant else [])]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     # The data the student trained on are already in Keras' cache (or a fallback): never wait on
     # the network while grading.
@@ -166,8 +169,9 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
                 "while training: call those layers without `training=True`, and let Keras switch "
                 "them off in predict/evaluate.")
     if evaluation.accuracy < target:
-        message = (f"{what} reaches {evaluation.accuracy:.2%} test accuracy on "
-                   f"{evaluation.n:,} test images; the target is {target:.2%}.")
+        images = f"{evaluation.variant} test images" if evaluation.variant else "test images"
+        message = (f"{what} reaches {evaluation.accuracy:.2%} accuracy on {evaluation.n:,} "
+                   f"{images}; the target is {target:.2%}.")
         if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
             message += (" It does much better on raw 0-255 pixels "
                         f"({evaluation.accuracy_on_raw_pixels:.2%}): it was trained on images "
@@ -192,7 +196,8 @@ def grade_saved_model(path: str | os.PathLike, name: str,
     """Evaluate the saved model ``name`` out of process against its registered target."""
     entry = graded_models().get(name, {})
     max_gap = entry.get("max_gap")
-    evaluation = evaluate_saved_model(path, dataset, train=max_gap is not None)
+    evaluation = evaluate_saved_model(path, dataset, train=max_gap is not None,
+                                      variant=entry.get("test_variant"))
     target = target_for(name, evaluation.target_key)
     return evaluation, target, accuracy_verdict(evaluation, target.value,
                                                 f"The saved model `{name}`", max_gap,

@@ -104,13 +104,17 @@ def random_at_inference(model, x: np.ndarray) -> bool:
     return not np.allclose(first, second, atol=1e-6)
 
 
-def evaluate(path: Path, dataset: str, train: bool = False) -> dict:
+def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None = None) -> dict:
     started = time.perf_counter()
     model = load_model_safely(path)
     from . import data
 
     splits = data.load(dataset, quiet=True)
     _, (x_test, y_test) = splits
+    if variant:  # a deterministic transformed copy of the test set (grader.transforms)
+        from .transforms import VARIANTS
+
+        x_test = VARIANTS[variant](x_test)
     if tuple(model.outputs[0].shape[1:]) != (10,):
         raise EvaluationError(f"The model's output has shape {tuple(model.outputs[0].shape)}; "
                               "expected (None, 10): one score per class.")
@@ -122,6 +126,7 @@ def evaluate(path: Path, dataset: str, train: bool = False) -> dict:
         "accuracy": accuracy,
         "n": int(len(y_test)),
         "dataset": dataset,
+        "variant": variant,
         "target_key": splits.target_key,
         "source": splits.source.describe(),
         "outputs_are_probabilities": bool(np.all(probabilities >= 0)
@@ -148,13 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.evaluate")
     parser.add_argument("model", type=Path)
     parser.add_argument("--dataset", default=None)
+    parser.add_argument("--variant", help="score on a transformed test copy: shifted-rotated")
     parser.add_argument("--train", action="store_true",
                         help="also score the model on (up to 10,000) training images")
     args = parser.parse_args(argv)
     try:
         from . import data
 
-        result = evaluate(args.model, args.dataset or data.course_dataset(), args.train)
+        result = evaluate(args.model, args.dataset or data.course_dataset(), args.train,
+                          args.variant)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

@@ -164,3 +164,27 @@ def test_a_lessons_own_advice_replaces_the_generic_one(good_model, tmp_path):
     assert "Train longer" in generic
     advised = checks.accuracy_verdict(evaluation, 0.999, "model", advice="Use ReLU and He init.")
     assert advised.endswith("Use ReLU and He init.") and "Train longer" not in advised
+
+
+def test_shifted_rotated_copy_is_deterministic_and_moves_every_digit(sample):
+    from grader.transforms import shifted_rotated
+
+    _, (x_test, _) = sample
+    first, again = shifted_rotated(x_test[:200]), shifted_rotated(x_test[:200])
+    assert first.dtype == np.uint8 and first.shape == (200, 28, 28)
+    assert np.array_equal(first, again)
+    moved = np.abs(first.astype(int) - x_test[:200]).sum(axis=(1, 2))
+    assert (moved > 0).all()
+    ink = first.sum(axis=(1, 2)) / x_test[:200].sum(axis=(1, 2))
+    assert 0.8 < np.median(ink) < 1.1  # moved and turned, not cropped away
+    assert shifted_rotated(x_test[:5, ..., None]).shape == (5, 28, 28, 1)
+
+
+def test_a_model_can_be_graded_on_the_shifted_rotated_copy(good_model, tmp_path):
+    path = checks.save_for_grading(good_model, "robust", tmp_path)
+    plain = checks.evaluate_saved_model(path, "mnist")
+    moved = checks.evaluate_saved_model(path, "mnist", variant="shifted-rotated")
+    assert moved.variant == "shifted-rotated" and plain.variant is None
+    assert moved.accuracy < plain.accuracy - 0.1  # an MLP without augmentation is not robust
+    verdict = checks.accuracy_verdict(moved, 0.99, "model")
+    assert "shifted-rotated test images" in verdict
