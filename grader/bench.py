@@ -1,9 +1,14 @@
-"""``grader bench``: how long each lesson takes, run as nbgrader would run it.
+"""``grader bench``: how long each lesson takes, run as nbgrader would run it, and how much
+faster the course trains LeNet-5 than the seed articles did.
 
 Each solution notebook runs ``runs`` times in a fresh kernel on a full-size training set (60,000
 images: full MNIST where it is available, else Fashion-MNIST). The table gives each notebook's
 total time and each graded cell's time (median and worst), against the per-cell timeout in
 ``nbgrader_config.py``: every graded cell is budgeted to finish within half of it.
+
+The recipe comparison (``grader.recipes``) trains LeNet-5 with the seeds' recipe and with the
+course's on the same full-size training set, each to the same test accuracy, and prints the
+ratio, seconds per epoch, images per second and the arithmetic floor.
 """
 from __future__ import annotations
 
@@ -109,3 +114,58 @@ def as_json(results: dict[str, list[NotebookRun]], dataset: str, limit: float) -
                                     "cells": {c.label: round(c.seconds, 2) for c in r.cells},
                                     "errors": r.errors} for r in runs]
                           for lesson, runs in results.items()}}
+
+
+# Test accuracy both recipes must reach, per dataset: what LeNet-5 gets to in a few epochs.
+RECIPE_TARGETS = {"fashion_mnist": 0.88, "mnist": 0.99}
+
+
+def bench_recipes(dataset: str | None = None, target: float | None = None,
+                  max_epochs: int = 15) -> int:
+    from . import data, recipes
+    from .quiet import import_tensorflow
+
+    if dataset is None:
+        dataset, _ = full_size_dataset()
+    import_tensorflow()
+    splits = data.load(dataset, quiet=True)
+    (x, y), (x_test, y_test) = splits
+    x = (x.astype("float32") / 255)[..., None]
+    x_test = (x_test.astype("float32") / 255)[..., None]
+    target = target or RECIPE_TARGETS.get(dataset, 0.97)
+    print(f"LeNet-5 on {dataset} ({len(x):,} training images) to {target:.1%} test accuracy, "
+          f"at most {max_epochs} epochs each", flush=True)
+    runs = []
+    for train in (recipes.seeds_recipe, recipes.course_recipe):
+        run = train(x, y, x_test, y_test, target, max_epochs)
+        print(f"  {run.name}: " + ", ".join(f"{e.seconds:.1f} s -> {e.test_accuracy:.4f}"
+                                             for e in run.epochs), flush=True)
+        runs.append(run)
+    flops = recipes.training_flops(recipes.build_lenet5(import_tensorflow()[1]))
+    print()
+    print(format_recipes(runs, flops, recipes.matmul_flops_per_second()))
+    return 0 if all(run.reached for run in runs) else 1
+
+
+def format_recipes(runs, flops_per_image: int, machine_flops: float) -> str:
+    lines = [f"{'recipe':16} {'epochs':>6} {'s to target':>11} {'s/epoch':>8} "
+             f"{'images/s':>9} {'last test acc':>13}"]
+    for run in runs:
+        reached = run.seconds_to_target
+        lines.append(f"{run.name:16} {run.reached or '-':>6} "
+                     f"{(f'{reached:.1f}' if reached else 'not reached'):>11} "
+                     f"{run.seconds_per_epoch:8.1f} {run.images_per_second:9,.0f} "
+                     f"{run.epochs[-1].test_accuracy:13.4f}")
+    seeds, course = runs
+    if seeds.seconds_to_target and course.seconds_to_target:
+        lines.append(f"\nthe course's recipe reaches {course.target:.1%} "
+                     f"{seeds.seconds_to_target / course.seconds_to_target:.1f}x faster "
+                     f"({seeds.seconds_to_target:.1f} s -> {course.seconds_to_target:.1f} s); "
+                     f"per epoch {seeds.seconds_per_epoch / course.seconds_per_epoch:.1f}x")
+    floor = course.epochs[-1].images * flops_per_image / machine_flops
+    lines.append(f"arithmetic floor: {flops_per_image / 1e6:.2f} MFLOP per training image; at "
+                 f"this machine's float32 matmul rate ({machine_flops / 1e9:.0f} GFLOP/s) an "
+                 f"epoch of {course.epochs[-1].images:,} images needs at least {floor:.1f} s "
+                 f"(the course's recipe: {course.seconds_per_epoch:.1f} s, "
+                 f"{floor / course.seconds_per_epoch:.0%} of the floor's speed)")
+    return "\n".join(lines)

@@ -86,10 +86,16 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench
+    from .bench import bench, bench_recipes
 
-    return bench(args.root, args.lessons or None, runs=args.runs, dataset=args.dataset,
-                 output=args.json)
+    status = 0
+    if args.only in (None, "notebooks"):
+        status |= bench(args.root, args.lessons or None, runs=args.runs, dataset=args.dataset,
+                        output=args.json)
+    if args.only in (None, "recipes"):
+        print()
+        status |= bench_recipes(args.dataset, args.target, args.max_epochs)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,11 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_calibrate)
 
-    p = sub.add_parser("bench", help="time each solution notebook and graded cell, full size")
+    p = sub.add_parser("bench", help="time each notebook and graded cell at full size, and "
+                                     "LeNet-5's training recipe against the seeds'")
     p.add_argument("lessons", nargs="*", help="default: every lesson in solutions/")
     p.add_argument("--runs", type=int, default=3, help="runs per notebook (the median is shown)")
     p.add_argument("--dataset", help="default: full MNIST if available, else Fashion-MNIST")
     p.add_argument("--json", type=Path, help="also write every run's cell times here")
+    p.add_argument("--only", choices=["notebooks", "recipes"], help="default: both")
+    p.add_argument("--target", type=float, help="test accuracy both recipes train to "
+                                                "(default: 0.88 on Fashion-MNIST, 0.99 on MNIST)")
+    p.add_argument("--max-epochs", type=int, default=15)
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_bench)
 

@@ -199,13 +199,22 @@ def test_cheating_never_passes_the_accuracy_check(graded, student):
     assert points(rows[student], others) == points(maxima, others)
 
 
+def cell_output(root, student, lesson, grade_id):
+    """What the graded notebook shows under one cell: the feedback a student reads."""
+    nb = json.loads((root / "autograded" / student / lesson / f"{lesson}.ipynb").read_text())
+    cell = next(c for c in nb["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join("".join(o.get("text", "")) + str(o.get("evalue", ""))
+                     for o in cell.get("outputs", []))
+
+
 @pytest.mark.parametrize("student", MODEL_MISTAKES)
-def test_model_mistakes_score_zero_with_a_note_naming_them(graded, student):
-    rows, maxima, *_ = graded
+def test_model_mistakes_score_zero_with_feedback_naming_them(graded, student):
+    rows, maxima, _, root, _ = graded
     lesson, grade_id, _, phrase = MODEL_MISTAKES[student]
     key = f"{lesson}/{grade_id}_test"
     assert float(maxima[key]) > 0 and float(rows[student][key]) == 0
-    assert phrase in rows[student]["notes"], rows[student]["notes"]
+    assert phrase in cell_output(root, student, lesson, f"{grade_id}_test")
     others = [k for k in columns(maxima, lesson) if k != key]
     assert points(rows[student], others) == points(maxima, others)
 

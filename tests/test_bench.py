@@ -114,3 +114,30 @@ def test_calibrate_fails_when_the_reference_overfits_beyond_its_bound(tmp_path, 
     status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=-0.5, seeds=1)
     assert status == 1
     assert "the reference itself over-fits beyond max_gap -0.5" in capsys.readouterr().out
+
+
+def test_lenet5_arithmetic_matches_the_hand_count(keras):
+    from grader import recipes
+
+    model = recipes.build_lenet5(keras)
+    assert model.count_params() == 61_706
+    # forward multiply-adds: conv1 28*28*6*25, conv2 10*10*16*150, dense 400*120 + 120*84 + 84*10
+    forward = 2 * (117_600 + 240_000 + 48_000 + 10_080 + 840)
+    assert recipes.training_flops(model) == 3 * forward - 2 * 117_600 == 2_263_920
+
+
+def test_recipe_table_reports_time_to_the_same_accuracy_and_the_ratio():
+    from grader.recipes import Epoch, RecipeRun
+
+    seeds = RecipeRun("seeds' recipe", [Epoch(14, 48_000, 0.85), Epoch(12, 48_000, 0.87),
+                                        Epoch(12, 48_000, 0.885)], target=0.88)
+    course = RecipeRun("course recipe", [Epoch(9, 60_000, 0.86), Epoch(6, 60_000, 0.882)],
+                       target=0.88)
+    assert seeds.reached == 3 and seeds.seconds_to_target == 38
+    assert course.reached == 2 and course.seconds_to_target == 15
+    assert seeds.seconds_per_epoch == 12 and course.images_per_second == 10_000
+    table = bench.format_recipes([seeds, course], 2_263_920, 100e9)
+    assert "reaches 88.0% 2.5x faster (38.0 s -> 15.0 s); per epoch 2.0x" in table
+    assert "at least 1.4 s" in table and "course recipe         2        15.0" in table
+    slow = RecipeRun("course recipe", [Epoch(9, 60_000, 0.5)], target=0.88)
+    assert slow.reached is None and "not reached" in bench.format_recipes([seeds, slow], 1, 1e9)
