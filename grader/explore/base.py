@@ -40,6 +40,9 @@ class Explorer:
             self.html.value = f"<i>{title}: explorer skipped while grading.</i>"
             self.widget = widgets.VBox([self.html])
             return
+        for control in controls.values():  # show labels whole ("learning rate", not "learnin...")
+            if hasattr(getattr(control, "style", None), "description_width"):
+                control.style.description_width = "initial"
         row = list(controls.values())
         if button:
             self.button = widgets.Button(description=button, button_style="primary")
