@@ -73,8 +73,23 @@ def load_model_safely(path: Path):
     return model
 
 
+def _refuse_channels_first(model, shape: tuple) -> None:
+    """(1, 28, 28) in front of channels_last convolutions: 28 channels of 1x28 "images"."""
+    convolutional = [layer for layer in model._flatten_layers(include_self=False)
+                     if getattr(layer, "data_format", None) == "channels_last"
+                     and "Conv" in type(layer).__name__]
+    if len(shape) == 3 and shape[0] in (1, 3) and shape[1] > 4 and convolutional:
+        raise EvaluationError(
+            f"The model's input is {(None, *shape)}: channels_first (N, C, H, W). Its "
+            f"convolutions are channels_last, as Keras on TensorFlow is, so they read "
+            f"{shape[2]} channels of {shape[0]}x{shape[1]} images. Give the model "
+            f"keras.Input(shape=({shape[1]}, {shape[2]}, {shape[0]})) and feed it images of that "
+            "shape (np.expand_dims(x, -1), or np.transpose(x, (0, 2, 3, 1)) for (N, C, H, W) data).")
+
+
 def _inputs_for(model, x_uint8: np.ndarray, scale: float) -> np.ndarray:
     shape = tuple(model.inputs[0].shape[1:])
+    _refuse_channels_first(model, shape)
     x = x_uint8.astype("float32") * scale
     if None in shape or int(np.prod(shape)) != int(np.prod(x.shape[1:])):
         raise EvaluationError(

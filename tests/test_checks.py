@@ -188,3 +188,11 @@ def test_a_model_can_be_graded_on_the_shifted_rotated_copy(good_model, tmp_path)
     assert moved.accuracy < plain.accuracy - 0.1  # an MLP without augmentation is not robust
     verdict = checks.accuracy_verdict(moved, 0.99, "model")
     assert "shifted-rotated test images" in verdict
+
+
+def test_channels_first_input_to_channels_last_convolutions_is_named(tmp_path):
+    model = keras.Sequential([keras.Input((1, 28, 28)), keras.layers.Conv2D(4, 5, padding="same"),
+                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    path = checks.save_for_grading(model, "first", tmp_path)
+    with pytest.raises(CheckFailed, match=r"channels_first \(N, C, H, W\).*keras.Input\(shape=\(28, 28, 1\)\)"):
+        checks.evaluate_saved_model(path, "mnist")
