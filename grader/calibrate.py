@@ -115,17 +115,20 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
 
 
 def summary_table(summary: list) -> str:
-    """One row per model and dataset: the spread of accuracies, the target, the times."""
+    """One row per model and dataset: the spread of accuracies, the target, the worst train-test
+    gap and the best baseline model (where the entry has them), the training cell's times."""
     from statistics import median
 
     lines = [f"{'model':16} {'dataset':13} {'runs':>4} {'worst':>7} {'median':>7} {'best':>7} "
-             f"{'target':>7} {'worst gap':>9} {'training cell s':>16}"]
+             f"{'target':>7} {'worst gap':>9} {'baseline best':>13} {'training cell s':>16}"]
     for name, key, runs, target in summary:
         accuracies = [r["accuracy"] for r in runs]
         gaps = [r["gap"] for r in runs if "gap" in r]
+        baselines = [r["baseline_accuracy"] for r in runs if "baseline_accuracy" in r]
         seconds = [r["training_cell_seconds"] for r in runs]
         lines.append(f"{name:16} {key:13} {len(runs):>4} {min(accuracies):>7.4f} "
                      f"{median(accuracies):>7.4f} {max(accuracies):>7.4f} {target:>7.3f} "
                      f"{(f'{max(gaps):.4f}' if gaps else '-'):>9} "
+                     f"{(f'{max(baselines):.4f}' if baselines else '-'):>13} "
                      f"{f'{median(seconds):.1f} (max {max(seconds):.1f})':>16}")
     return "\n".join(lines)

@@ -103,19 +103,40 @@ TRAIN_SAMPLE = 10_000  # training images scored for the train-test gap: enough f
 
 
 def layers_called_with_training(model) -> list[str]:
-    """Layers wired with ``training=True`` in a functional model: random even at inference."""
+    """Layers wired with ``training=True`` in a functional model although they are off by
+    default (Dropout, GaussianNoise...): random even at inference in ``model(x)``.
+
+    Keras records every call's ``training`` in the config. Augmentation layers default to
+    ``training=True`` and are recorded so even when the student wrote nothing; Keras still
+    switches them off in predict and in ``model(x, training=False)``, so they are not flagged.
+    """
+    import inspect
+
     names = []
-    for layer in model.get_config().get("layers", []):
-        for node in layer.get("inbound_nodes", []):
-            if isinstance(node, dict) and node.get("kwargs", {}).get("training") is True:
-                names.append(layer["config"]["name"])
+    for config in model.get_config().get("layers", []):
+        wired = any(isinstance(node, dict) and node.get("kwargs", {}).get("training") is True
+                    for node in config.get("inbound_nodes", []))
+        if not wired:
+            continue
+        layer = model.get_layer(config["config"]["name"])
+        default = inspect.signature(type(layer).call).parameters.get("training")
+        if default is None or default.default is not True:
+            names.append(layer.name)
     return names
 
 
 def random_at_inference(model, x: np.ndarray) -> bool:
-    """Called twice on the same images without ``training``, does the model answer differently?
-    (``predict`` forces training=False and would hide it; a student's ``model(x)`` does not.)"""
-    first, second = (np.asarray(model(x[:64])) for _ in range(2))
+    """Is the model random where it should not be: a layer wired with ``training=True``, which
+    keeps it on in ``model(x)``, or outputs that differ between two inference calls?
+
+    Keras' own switch cannot be trusted to show the first case: ``predict`` and
+    ``model(x, training=False)`` override the wiring, and a bare ``model(x)`` is random even in a
+    correct model with augmentation layers (their ``call`` defaults to ``training=True``). So the
+    wiring is read from the config, and the two calls are made with ``training=False``.
+    """
+    if layers_called_with_training(model):
+        return True
+    first, second = (np.asarray(model(x[:64], training=False)) for _ in range(2))
     return not np.allclose(first, second, atol=1e-6)
 
 

@@ -51,6 +51,14 @@ def dropout(x, rate, training, rng):
     mask = rng.random(x.shape) >= rate
     return x * mask                 # applied even at inference, and never rescaled
 """),
+    "06-augmentation": ("ex1_augmentation", """\
+augmentation = keras.Sequential([
+    keras.Input(shape=(28, 28, 1)),
+    layers.RandomFlip("horizontal"),                              # a flipped 2 is not a 2
+    layers.RandomRotation(0.05, fill_mode="constant"),
+    layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+], name="augmentation")
+"""),
 }
 
 UNTRAINED = """\

@@ -76,7 +76,8 @@ def model_course(tmp_path):
                "model.compile('adam', 'sparse_categorical_crossentropy')\n"
                "model.fit(x[:2000] / 255, y[:2000], epochs=1, verbose=0)", "ex1_model",
                solution=True),
-        graded("from grader import checks\nchecks.save_for_grading(model, '99-probe')",
+        graded("from grader import checks\nchecks.save_for_grading(model, '99-probe')\n"
+               "checks.save_for_grading(model, '99-baseline')",
                "ex1_model_test", grade=True)]
     nbformat.write(nb, course / "solutions" / "99-model" / "99-model.ipynb")
     return course
@@ -84,7 +85,8 @@ def model_course(tmp_path):
 
 def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds):
     entries = {"99-probe": {"assignment": "99-model", "grade_id": "ex1_model_test",
-                            "margin": 0.02, "max_gap": max_gap, "targets": {}}}
+                            "margin": 0.02, "max_gap": max_gap,
+                            "baseline_model": "99-baseline", "targets": {}}}
     written = tmp_path / "targets.json"
     source = tmp_path / "source.json"
     source.write_text(json.dumps(entries))
@@ -105,6 +107,8 @@ def test_calibrate_sets_targets_below_the_worst_seed_with_evidence(tmp_path, cap
     assert sample["target"] <= min(accuracies) - 0.02
     assert all(-0.1 < run["gap"] < 0.5 and run["training_cell_seconds"] > 0
                for run in sample["runs"])
+    # the baseline (here the same model saved twice) is scored on the same images
+    assert all(run["baseline_accuracy"] == run["accuracy"] for run in sample["runs"])
     assert entry["targets"]["mnist"]["status"] == "provisional"
     assert "99-probe         mnist-sample" in capsys.readouterr().out
 

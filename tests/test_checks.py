@@ -196,3 +196,22 @@ def test_channels_first_input_to_channels_last_convolutions_is_named(tmp_path):
     path = checks.save_for_grading(model, "first", tmp_path)
     with pytest.raises(CheckFailed, match=r"channels_first \(N, C, H, W\).*keras.Input\(shape=\(28, 28, 1\)\)"):
         checks.evaluate_saved_model(path, "mnist")
+
+
+def augmented(training_flag=None):
+    inputs = keras.Input((28, 28, 1))
+    turn = keras.layers.RandomRotation(0.05, name="turn")
+    moved = turn(inputs) if training_flag is None else turn(inputs, training=training_flag)
+    hidden = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(moved))
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+
+
+@pytest.mark.parametrize("training_flag", [None, True])
+def test_augmentation_inside_a_model_is_not_random_at_inference(tmp_path, training_flag):
+    """Keras 3's augmentation layers default to training=True (a bare model(x) augments, and
+    the config records training=True even when nobody wrote it), yet predict and
+    model(x, training=False) switch them off: a model with augmentation inside is graded as
+    deterministic, wired or not."""
+    path = checks.save_for_grading(augmented(training_flag), "aug", tmp_path)
+    evaluation = checks.evaluate_saved_model(path, "mnist")
+    assert not evaluation.random_at_inference and evaluation.random_layers == ()

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = assignments(ROOT)
 LESSON_MODULES = {"01-tensors": "tensors", "02-data-formats": "data_formats",
                   "03-sequential-functional": "models", "04-activations": "activations",
-                  "05-dropout": "dropout"}
+                  "05-dropout": "dropout", "06-augmentation": "augmentation",
+                  "07-lenet5": "lenet"}
 
 
 def cells(path):
@@ -24,8 +25,8 @@ def meta(cell):
 
 
 def test_lessons_present():
-    assert LESSONS[:5] == ["01-tensors", "02-data-formats", "03-sequential-functional",
-                           "04-activations", "05-dropout"]
+    assert LESSONS[:6] == ["01-tensors", "02-data-formats", "03-sequential-functional",
+                           "04-activations", "05-dropout", "06-augmentation"]
 
 
 def test_every_accuracy_target_belongs_to_a_graded_cell():
