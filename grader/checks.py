@@ -111,6 +111,12 @@ def assert_softmax_output(model, name: str = "model") -> None:
            f"(activation=\"softmax\"); found activation={activation!r}.")
 
 
+def training_steps(model) -> int:
+    """How many optimiser steps the model has taken: 0 means it was never trained."""
+    optimizer = getattr(model, "optimizer", None)
+    return int(optimizer.iterations.numpy()) if optimizer is not None else 0
+
+
 # --- accuracy ---------------------------------------------------------------------------------
 
 def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Path:

@@ -12,6 +12,7 @@ import types
 
 import numpy as np
 
+from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5", "ex6", "ex7"]
@@ -521,8 +522,7 @@ def check_deep_mlp(model) -> str:
            f"use at least {MIN_HIDDEN_LAYERS} (before the Dense(10) output), and make them "
            "train with the right activation and initialiser.")
     checks.assert_param_budget(model, PARAM_BUDGET, "deep_mlp")
-    optimizer = getattr(model, "optimizer", None)
-    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    steps = training_steps(model)
     expect(steps > 0, "`deep_mlp` has not been trained yet: compile it, then fit it on the "
                       "scaled training images.")
     activations = sorted({getattr(layer.activation, "__name__", "?") for layer in hidden})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3"]
@@ -257,8 +258,7 @@ def check_augmented_model(model) -> str:
     loss = getattr(model, "loss", None)
     expect(loss is not None, f"`{name}` is not compiled: compile it with 'adam' and "
                              "'sparse_categorical_crossentropy', then fit it.")
-    optimizer = getattr(model, "optimizer", None)
-    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    steps = training_steps(model)
     expect(steps > 0, f"`{name}` has not been trained yet: fit it on the training images.")
     x = digit_like(32, seed=0)
     if shape == (SIZE, SIZE):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
@@ -373,8 +374,7 @@ def check_pipeline_model(model) -> str:
     checks.assert_softmax_output(model, "pipeline_model")
     checks.assert_no_custom_code(model, "pipeline_model")
     checks.assert_param_budget(model, 250_000, "pipeline_model")
-    optimizer = getattr(model, "optimizer", None)
-    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    steps = training_steps(model)
     expect(steps > 0, "`pipeline_model` has not been trained yet: compile it, then fit it on "
                       "the training dataset from make_dataset(..., training=True).")
     return (f"a {model.count_params():,}-parameter model trained for {steps} steps. "

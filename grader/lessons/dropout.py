@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3"]
@@ -305,8 +306,7 @@ def check_dropout_model(model) -> str:
     expect("crossentropy" in loss_name.lower(),
            f"`{name}` was compiled with loss {loss_name!r}. For class probabilities and integer "
            "labels use 'sparse_categorical_crossentropy'.")
-    optimizer = getattr(model, "optimizer", None)
-    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    steps = training_steps(model)
     expect(steps > 0, f"`{name}` has not been trained yet: fit it on the training data.")
 
     x = np.random.default_rng(0).random((32, *shape), dtype=np.float32)

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
@@ -235,8 +236,7 @@ def _check_loss(model, name: str) -> str:
 
 
 def _check_trained(model, name: str) -> int:
-    optimizer = getattr(model, "optimizer", None)
-    steps = int(optimizer.iterations.numpy()) if optimizer is not None else 0
+    steps = training_steps(model)
     expect(steps > 0, f"`{name}` has not been trained yet: compile it, then fit it on x_tr, y_tr.")
     return steps
 
