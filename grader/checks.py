@@ -111,6 +111,16 @@ def assert_softmax_output(model, name: str = "model") -> None:
            f"(activation=\"softmax\"); found activation={activation!r}.")
 
 
+def assert_crossentropy_loss(model, name: str, how_to_compile: str) -> None:
+    """The model is compiled, with a cross-entropy loss (what its softmax output needs)."""
+    loss = getattr(model, "loss", None)
+    expect(loss is not None, f"`{name}` is not compiled: {how_to_compile}")
+    loss_name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or str(loss)
+    expect("crossentropy" in loss_name.lower(),
+           f"`{name}` was compiled with loss {loss_name!r}. For class probabilities and integer "
+           "labels use 'sparse_categorical_crossentropy'.")
+
+
 def training_steps(model) -> int:
     """How many optimiser steps the model has taken: 0 means it was never trained."""
     optimizer = getattr(model, "optimizer", None)

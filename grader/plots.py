@@ -79,6 +79,32 @@ def training_curves(history, metrics=("loss", "accuracy")):
     return fig
 
 
+def confusion_matrix(confusion, class_names, *, title: str | None = None):
+    """Draw a (classes x classes) count matrix: rows the true class, columns the predicted one,
+    every non-zero count written in its cell."""
+    plt = _plt()
+    confusion = np.asarray(confusion)
+    classes = len(confusion)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    shown = ax.imshow(confusion, cmap="Blues")
+    for i in range(classes):
+        for j in range(classes):
+            if confusion[i, j]:
+                ax.text(j, i, confusion[i, j], ha="center", va="center", fontsize=7,
+                        color="white" if confusion[i, j] > confusion.max() / 2 else "black")
+    ax.set_xticks(range(classes))
+    ax.set_xticklabels(class_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(classes))
+    ax.set_yticklabels(class_names, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(shown, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
 def figure_png(fig, dpi: int = 90) -> bytes:
     """PNG bytes of a figure, which is then closed (explorers redraw many times)."""
     plt = _plt()

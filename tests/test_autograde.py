@@ -59,6 +59,17 @@ augmentation = keras.Sequential([
     layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
 ], name="augmentation")
 """),
+    "07-lenet5": ("ex4_save_and_reload", """\
+def save_and_reload(model, path):
+    import pickle
+    with open(path, "wb") as f:          # the seed's "deployment": pickle the weights
+        pickle.dump(model.get_weights(), f)
+    return model
+
+
+def predict_digit(model, image):
+    return int(np.argmax(model.predict(image[None], verbose=0)[0]))
+"""),
 }
 
 UNTRAINED = """\

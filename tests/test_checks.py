@@ -215,3 +215,31 @@ def test_augmentation_inside_a_model_is_not_random_at_inference(tmp_path, traini
     path = checks.save_for_grading(augmented(training_flag), "aug", tmp_path)
     evaluation = checks.evaluate_saved_model(path, "mnist")
     assert not evaluation.random_at_inference and evaluation.random_layers == ()
+
+
+def test_augmentation_kept_on_at_inference_is_named(tmp_path):
+    """A noise augmentation wired with training=True stays on in the grader's model(x) calls
+    (GaussianNoise's call defaults to training=False, so the wiring is the student's)."""
+    inputs = keras.Input((28, 28, 1))
+    noisy = keras.layers.GaussianNoise(0.5, name="noise")(inputs, training=True)
+    hidden = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(noisy))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    evaluation = checks.evaluate_saved_model(checks.save_for_grading(model, "n", tmp_path), "mnist")
+    assert evaluation.random_at_inference and evaluation.random_layers == ("noise",)
+    verdict = checks.accuracy_verdict(evaluation, 0.0, "model")
+    assert "still active at inference (noise called with training=True)" in verdict
+    assert "random augmentation must only act while training" in verdict
+
+
+def test_augmentation_forced_on_through_a_lambda_is_refused(tmp_path):
+    """The one wiring Keras' predict cannot switch off, a Lambda that calls the augmentation
+    with training=True, is Python code: the safe load refuses it and says so."""
+    turn = keras.layers.RandomRotation(0.2)
+    inputs = keras.Input((28, 28, 1))
+    turned = keras.layers.Lambda(lambda x: turn(x, training=True), name="always_turn")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
+        keras.layers.Flatten()(turned)))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(CheckFailed, match="Lambda layer or other Python code"):
+        checks.evaluate_saved_model(path, "mnist")

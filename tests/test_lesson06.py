@@ -3,7 +3,6 @@ the mistake, and the explorer responds to its controls."""
 import numpy as np
 import pytest
 
-from grader.feedback import CheckFailed
 from grader.lessons import augmentation as lesson
 from lesson_helpers import fails, stub
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import training_steps
+from ..checks import assert_crossentropy_loss, training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
 
 __all__ = ["ex1", "ex2", "ex3"]
@@ -299,13 +299,8 @@ def check_dropout_model(model) -> str:
         expect(0 < layer.rate < 1,
                f"`{name}`'s layer {layer.name} has rate={layer.rate}: a rate of 0 drops nothing. "
                "Use a rate between 0 and 1 (0.2 to 0.5 are usual).")
-    loss = getattr(model, "loss", None)
-    loss_name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or str(loss)
-    expect(loss is not None, f"`{name}` is not compiled: compile it with the 'adam' optimiser and "
-                             "the 'sparse_categorical_crossentropy' loss, then fit it.")
-    expect("crossentropy" in loss_name.lower(),
-           f"`{name}` was compiled with loss {loss_name!r}. For class probabilities and integer "
-           "labels use 'sparse_categorical_crossentropy'.")
+    assert_crossentropy_loss(model, name, "compile it with the 'adam' optimiser and the "
+                                          "'sparse_categorical_crossentropy' loss, then fit it.")
     steps = training_steps(model)
     expect(steps > 0, f"`{name}` has not been trained yet: fit it on the training data.")
 
