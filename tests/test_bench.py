@@ -1,5 +1,6 @@
 """`grader bench` and `grader calibrate` on a tiny course of their own (real kernels, seconds)."""
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -57,8 +58,14 @@ def test_bench_reports_a_failing_notebook(tiny_course, capsys):
     assert "ERRORS: ex1_answer: ZeroDivisionError" in capsys.readouterr().out
 
 
-def test_the_course_timeout_is_read_from_nbgrader_config():
-    assert bench.cell_timeout(ROOT) == 30
+def test_the_course_timeout_is_read_from_nbgrader_config(tmp_path):
+    written = re.search(r"^c\.Execute\.timeout = (\d+)", (ROOT / "nbgrader_config.py").read_text(),
+                        re.MULTILINE)
+    assert bench.cell_timeout(ROOT) == float(written.group(1)) == 60
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Execute.timeout = 7\n")
+    assert bench.cell_timeout(tmp_path) == 7
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert bench.cell_timeout(tmp_path) == 30  # nbgrader's own default
 
 
 @pytest.fixture

@@ -50,16 +50,17 @@ def maps_figure(image, maps, layer, title: str):
     kernel = layer.get_weights()[0] if is_conv else None
     filter_rows = 0 if kernel is None else kernel.shape[2]
     cols = max(channels, 6)
-    rows = 1 + 1 + filter_rows
-    fig = plt.figure(figsize=(min(1.0 * cols, 16), 1.15 * rows + 1.2))
+    rows = 1 + filter_rows  # the maps on one row, then one row of filters per input channel
+    width = min(1.0 * (cols + 2), 16)
+    fig = plt.figure(figsize=(width, width / (cols + 2) * 1.25 * rows + 0.6))
     grid = fig.add_gridspec(rows, cols + 2)
-    ax = fig.add_subplot(grid[0:2, 0:2])
+    ax = fig.add_subplot(grid[0, 0:2])
     ax.imshow(np.squeeze(image), cmap="gray_r")
     ax.set_title("input", fontsize=9)
     ax.axis("off")
     low, high = float(maps.min()), float(maps.max())
     for c in range(channels):
-        ax = fig.add_subplot(grid[0:2, 2 + c])
+        ax = fig.add_subplot(grid[0, 2 + c])
         ax.imshow(maps[..., c], cmap="viridis", vmin=low, vmax=high)
         ax.set_title(f"{c}", fontsize=8)
         ax.axis("off")
@@ -69,7 +70,7 @@ def maps_figure(image, maps, layer, title: str):
             for f in range(kernel.shape[3]):
                 if f >= cols:
                     continue
-                ax = fig.add_subplot(grid[2 + i, 2 + f])
+                ax = fig.add_subplot(grid[1 + i, 2 + f])
                 ax.imshow(kernel[:, :, i, f], cmap="RdBu_r", vmin=-bound, vmax=bound)
                 ax.set_xticks([])
                 ax.set_yticks([])
