@@ -12,7 +12,7 @@ import math
 from datetime import date
 from pathlib import Path
 
-from .checks import GRADED_MODELS_DIR, evaluate_saved_model
+from .checks import GRADED_MODELS_DIR, evaluate_as_registered, evaluate_saved_model
 from .pipeline import find_root
 from .runs import run_notebook, scratch_copy, solution_notebook
 from .targets import TARGETS_FILE
@@ -58,16 +58,14 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                         print(f"  {name} {key} seed {seed}: the solution notebook failed: "
                               + ("; ".join(run.errors) or "it saved no model"), flush=True)
                         return 1
-                    variant = entry.get("test_variant")
-                    evaluation = evaluate_saved_model(model, dataset, train="max_gap" in entry,
-                                                      variant=variant)
+                    evaluation = evaluate_as_registered(model, entry, dataset)
                     record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4)}
                     # A model the notebook trains for contrast (the same one without
                     # augmentation, say), scored on the same images: the evidence of the gap.
                     if entry.get("baseline_model"):
                         baseline = workdir / GRADED_MODELS_DIR / f"{entry['baseline_model']}.keras"
                         record["baseline_accuracy"] = round(evaluate_saved_model(
-                            baseline, dataset, variant=variant).accuracy, 4)
+                            baseline, dataset, variant=entry.get("test_variant")).accuracy, 4)
                 if evaluation.gap is not None:
                     record["train_accuracy"] = round(evaluation.train_accuracy, 4)
                     record["gap"] = round(evaluation.gap, 4)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .feedback import CheckFailed, expect
+from .quiet import import_keras
 from .targets import Target, graded_models, target_for
 
 GRADED_MODELS_DIR = "graded-models"
@@ -42,16 +43,11 @@ class Evaluation:
         return None if self.train_accuracy is None else self.train_accuracy - self.accuracy
 
 
-def _keras():
-    from .quiet import import_tensorflow
-
-    return import_tensorflow()[1]
-
 
 # --- structure --------------------------------------------------------------------------------
 
 def assert_keras_model(model, name: str = "model") -> None:
-    keras = _keras()
+    keras = import_keras()
     expect(isinstance(model, keras.Model),
            f"`{name}` should be a Keras model (keras.Sequential or keras.Model), "
            f"found {type(model).__name__}. Return the model object itself.")
@@ -207,16 +203,23 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
     return None
 
 
+def evaluate_as_registered(path: str | os.PathLike, entry: dict,
+                           dataset: str | None = None) -> Evaluation:
+    """Evaluate as a graded model's ``targets.json`` entry asks: on its ``test_variant``, and on
+    training images too when it bounds the train-test gap (``max_gap``). Grading and
+    calibration both measure this way."""
+    return evaluate_saved_model(path, dataset, train=entry.get("max_gap") is not None,
+                                variant=entry.get("test_variant"))
+
+
 def grade_saved_model(path: str | os.PathLike, name: str,
                       dataset: str | None = None) -> tuple[Evaluation, Target, str | None]:
     """Evaluate the saved model ``name`` out of process against its registered target."""
     entry = graded_models().get(name, {})
-    max_gap = entry.get("max_gap")
-    evaluation = evaluate_saved_model(path, dataset, train=max_gap is not None,
-                                      variant=entry.get("test_variant"))
+    evaluation = evaluate_as_registered(path, entry, dataset)
     target = target_for(name, evaluation.target_key)
     return evaluation, target, accuracy_verdict(evaluation, target.value,
-                                                f"The saved model `{name}`", max_gap,
+                                                f"The saved model `{name}`", entry.get("max_gap"),
                                                 entry.get("advice"))
 
 

@@ -72,6 +72,11 @@ def import_tensorflow():
     return tf, keras
 
 
+def import_keras():
+    """Keras alone, imported as quietly as ``import_tensorflow``."""
+    return import_tensorflow()[1]
+
+
 def setup(seed: int | None = None):
     """What a lesson's locked setup cell calls: quiet logs, seeded runs; returns ``(tf, keras)``.
 

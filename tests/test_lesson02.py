@@ -10,7 +10,7 @@ import pytest
 
 from grader.feedback import CheckFailed
 from grader.lessons import data_formats as lesson
-from lesson_helpers import fails, stub
+from lesson_helpers import fails, inert_while_grading, stub
 
 
 def test_exports():
@@ -345,13 +345,7 @@ def test_explorer_conversions_match_numpy():
 def test_explorer_is_inert_while_grading(monkeypatch):
     from grader.explore import data_formats
 
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-
-    def no_data(n=16):
-        raise AssertionError("the explorer must not load data while grading")
-
-    monkeypatch.setattr(data_formats, "real_batch", no_data)
-    explorer = data_formats.layout_explorer()
-    assert explorer.renders == 0 and "skipped while grading" in explorer.html.value
+    explorer = inert_while_grading(monkeypatch, data_formats.layout_explorer, data_formats,
+                                   "real_batch")
     explorer.controls["operation"].value = "reshape"
     assert explorer.renders == 0

@@ -5,7 +5,7 @@ import pytest
 
 from grader.feedback import CheckFailed
 from grader.lessons import activations as lesson
-from lesson_helpers import fails, stub
+from lesson_helpers import fails, inert_while_grading, stub
 
 
 def sig(x):
@@ -457,8 +457,6 @@ def test_explorer_saturated_intervals():
 def test_explorer_is_inert_while_grading(monkeypatch):
     from grader.explore import activations
 
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    explorer = activations.activation_explorer()
-    assert explorer.renders == 0 and "skipped while grading" in explorer.html.value
+    explorer = inert_while_grading(monkeypatch, activations.activation_explorer)
     explorer.controls["activation"].value = "relu"
     assert explorer.renders == 0

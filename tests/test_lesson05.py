@@ -5,7 +5,7 @@ import pytest
 
 from grader.feedback import CheckFailed
 from grader.lessons import dropout as lesson
-from lesson_helpers import fails, stub
+from lesson_helpers import fails, inert_while_grading, stub
 
 
 def test_exports():
@@ -263,13 +263,6 @@ def test_explorer_mask_statistics():
 def test_explorer_is_inert_while_grading(monkeypatch):
     from grader.explore import dropout
 
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-
-    def no_training(rate, n_train):
-        raise AssertionError("the explorer must not train while grading")
-
-    monkeypatch.setattr(dropout, "fit_small_mlp", no_training)
-    explorer = dropout.dropout_explorer()
-    assert explorer.renders == 0 and "skipped while grading" in explorer.html.value
+    explorer = inert_while_grading(monkeypatch, dropout.dropout_explorer, dropout, "fit_small_mlp")
     explorer.controls["rate"].value = 0.2
     assert explorer.renders == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grader.lessons import augmentation as lesson
-from lesson_helpers import fails, stub
+from lesson_helpers import fails, inert_while_grading, stub
 
 
 def test_exports():
@@ -264,13 +264,7 @@ def test_explorer_transform_factor_fill_and_draw_change_the_views(explorer):
 def test_explorer_is_inert_while_grading(monkeypatch):
     from grader.explore import augmentation
 
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-
-    def no_data(n=4):
-        raise AssertionError("the explorer must not load data while grading")
-
-    monkeypatch.setattr(augmentation, "preview_images", no_data)
-    explorer = augmentation.augmentation_explorer()
-    assert explorer.renders == 0 and "skipped while grading" in explorer.html.value
+    explorer = inert_while_grading(monkeypatch, augmentation.augmentation_explorer, augmentation,
+                                   "preview_images")
     explorer.controls["factor"].value = 0.2
     assert explorer.renders == 0

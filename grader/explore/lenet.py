@@ -13,6 +13,7 @@ import html as html_lib
 
 import numpy as np
 
+from ..quiet import import_keras
 from .base import Explorer, grading
 
 TITLE = "Feature-map explorer: what each layer of LeNet-5 computes"
@@ -21,20 +22,15 @@ LAYER_NAMES = ["conv1", "pool1", "conv2", "pool2"]
 
 def spatial_layers(model) -> list:
     """The first four convolution / pooling layers of ``model``, in order."""
-    keras = _keras()
+    keras = import_keras()
     kinds = (keras.layers.Conv2D, keras.layers.AveragePooling2D, keras.layers.MaxPooling2D)
     return [layer for layer in model.layers if isinstance(layer, kinds)][:4]
 
 
-def _keras():
-    from ..quiet import import_tensorflow
-
-    return import_tensorflow()[1]
-
 
 def probe(model):
     """A model that maps an image batch to the outputs of the four layers and the prediction."""
-    keras = _keras()
+    keras = import_keras()
     layers = spatial_layers(model)
     return keras.Model(model.inputs, [layer.output for layer in layers] + [model.outputs[0]]), layers
 
@@ -44,7 +40,7 @@ def maps_figure(image, maps, layer, title: str):
     from ..plots import _plt
 
     plt = _plt()
-    keras = _keras()
+    keras = import_keras()
     channels = maps.shape[-1]
     is_conv = isinstance(layer, keras.layers.Conv2D)
     kernel = layer.get_weights()[0] if is_conv else None

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
+from ..quiet import import_tensorflow
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5", "ex6", "ex7"]
 
@@ -21,18 +22,12 @@ MIN_HIDDEN_LAYERS = 8
 PARAM_BUDGET = 400_000
 
 
-def _tf_keras():
-    from ..quiet import import_tensorflow
-
-    return import_tensorflow()
-
-
 def _rng(seed=None) -> np.random.Generator:
     return np.random.default_rng(seed)  # unseeded by default: new inputs on every check
 
 
 def _keras_activation(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
-    tf, keras = _tf_keras()
+    tf, keras = import_tensorflow()
     return np.asarray(getattr(keras.activations, name)(tf.convert_to_tensor(x), **kwargs))
 
 
@@ -40,7 +35,7 @@ def _keras_activation(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
 
 def _result(fn, x, name: str, **kwargs) -> np.ndarray:
     """Call a student's NumPy function on ``x`` and insist on a NumPy array of x's shape."""
-    tf, _ = _tf_keras()
+    tf, _ = import_tensorflow()
     before = np.array(x, copy=True)
     with np.errstate(all="ignore"):
         out = call(fn, x, name=name, **kwargs)
@@ -321,7 +316,7 @@ def check_softmax(fn, seed=None) -> str:
 # --- exercise 5: derivatives ------------------------------------------------------------------
 
 def _tape_derivative(name: str, x: np.ndarray) -> np.ndarray:
-    tf, keras = _tf_keras()
+    tf, keras = import_tensorflow()
     v = tf.Variable(x)
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(getattr(keras.activations, name)(v))
@@ -389,12 +384,12 @@ def check_derivatives(functions, seed=None) -> str:
 # --- exercise 6: per-layer gradient norms -----------------------------------------------------
 
 def _dense_layers(model):
-    _, keras = _tf_keras()
+    _, keras = import_tensorflow()
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
 def _reference_gradients(model, x, y):
-    tf, keras = _tf_keras()
+    tf, keras = import_tensorflow()
     dense = _dense_layers(model)
     with tf.GradientTape() as tape:
         loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x, training=False))
@@ -405,7 +400,7 @@ def _reference_gradients(model, x, y):
 
 
 def _checker_models(rng):
-    _, keras = _tf_keras()
+    _, keras = import_tensorflow()
     layers = keras.layers
     depth = int(rng.integers(5, 8))
     sig = [keras.Input(shape=(12, 12)), layers.Flatten()]
@@ -423,7 +418,7 @@ def _checker_models(rng):
 
 
 def _as_floats(result) -> list[float]:
-    tf, _ = _tf_keras()
+    tf, _ = import_tensorflow()
     expect(not isinstance(result, (str, bytes, dict)) and hasattr(result, "__len__"),
            f"`gradient_norms` should return a list of numbers, found {type(result).__name__}.")
     values = list(result)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
+from ..quiet import import_tensorflow
 
 __all__ = ["ex1", "ex2", "ex3"]
 
@@ -19,12 +20,6 @@ MAX_ROTATION = 0.1      # of a full turn: 36 degrees
 MAX_TRANSLATION = 0.2   # of the height / width: 5.6 pixels at 28x28
 MAX_ZOOM = 0.3
 SIZE = 28
-
-
-def _keras():
-    from ..quiet import import_tensorflow
-
-    return import_tensorflow()
 
 
 def _numpy(value) -> np.ndarray:
@@ -143,7 +138,7 @@ def _input_shape(model):
 
 
 def check_augmentation(augmentation) -> str:
-    _, keras = _keras()
+    _, keras = import_tensorflow()
     name = "augmentation"
     if isinstance(augmentation, keras.layers.Layer) and not isinstance(augmentation, keras.Model):
         raise CheckFailed(f"`{name}` is a single {type(augmentation).__name__} layer; make it a "
@@ -215,7 +210,7 @@ def check_augmented_model(model) -> str:
     from .. import checks
     from ..evaluate import layers_called_with_training
 
-    _, keras = _keras()
+    _, keras = import_tensorflow()
     name = "augmented_model"
     checks.assert_keras_model(model, name)
     checks.assert_no_custom_code(model, name)
@@ -316,7 +311,7 @@ def _epoch(ds, what: str):
 
 
 def check_augment_dataset(fn, seed=None) -> str:
-    tf, keras = _keras()
+    tf, keras = import_tensorflow()
     layers = keras.layers
     rng = np.random.default_rng(seed)
     n, batch = int(rng.integers(30, 50)), int(rng.integers(5, 9))

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import checks
 from ..feedback import CheckFailed, Exercise, call, expect
+from ..quiet import import_keras
 
 __all__ = ["ex1", "ex2", "ex3", "ex4"]
 
@@ -24,11 +25,6 @@ EXPECTED_KINDS = ["Conv2D", "AveragePooling2D", "Conv2D", "AveragePooling2D", "F
                   "Dense", "Dense", "Dense"]
 ACTIVATION_LAYERS = ("Activation", "ReLU", "LeakyReLU")
 
-
-def _keras():
-    from ..quiet import import_tensorflow
-
-    return import_tensorflow()[1]
 
 
 # --- exercise 1: output sizes and parameter counts ---------------------------------------------
@@ -47,12 +43,12 @@ def _as_int(value, what: str) -> int:
 
 
 def _keras_output_size(size, kernel, padding, stride) -> int:
-    layer = _keras().layers.Conv2D(1, kernel, strides=stride, padding=padding)
+    layer = import_keras().layers.Conv2D(1, kernel, strides=stride, padding=padding)
     return int(layer.compute_output_shape((None, size, size, 1))[1])
 
 
 def _keras_params(kernel, in_channels, filters) -> int:
-    keras = _keras()
+    keras = import_keras()
     layer = keras.layers.Conv2D(filters, kernel)
     layer.build((None, 32, 32, in_channels))
     return int(layer.count_params())
@@ -164,7 +160,7 @@ def _main_layers(model):
 
 def check_lenet_structure(model, name: str) -> None:
     """Everything ex2 and ex3 require of the architecture; raises CheckFailed naming the mistake."""
-    keras = _keras()
+    keras = import_keras()
     checks.assert_keras_model(model, name)
     checks.assert_no_custom_code(model, name)
     shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
@@ -453,7 +449,7 @@ def _check_predict_without_augmenting(predict_digit, keras, seed) -> None:
 
 def check_saving(fns, seed=None) -> str:
     save_and_reload, predict_digit = fns
-    keras = _keras()
+    keras = import_keras()
     draw = int(np.random.default_rng(seed).integers(1 << 30))
     _check_save(save_and_reload, keras, draw)
     _check_predict(predict_digit, keras, draw + 1)

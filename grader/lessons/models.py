@@ -13,6 +13,7 @@ import numpy as np
 
 from ..checks import training_steps
 from ..feedback import CheckFailed, Exercise, call, expect
+from ..quiet import import_keras
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
 
@@ -20,11 +21,6 @@ MLP_WIDTHS = (784, 256, 128, 10)  # the MLP of exercises 2 and 3
 MLP_PARAMS = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10  # 235,146
 SPARSE, CATEGORICAL = "sparse_categorical_crossentropy", "categorical_crossentropy"
 
-
-def _keras():
-    from ..quiet import import_tensorflow
-
-    return import_tensorflow()[1]
 
 
 def _rng(seed=None) -> np.random.Generator:
@@ -37,7 +33,7 @@ def keras_param_count(sizes) -> int:
     """What Keras says: a Sequential of Dense layers over an input of ``sizes[0]`` features."""
     if len(sizes) < 2:
         return 0  # an input and no layer: nothing to learn
-    keras = _keras()
+    keras = import_keras()
     model = keras.Sequential([keras.Input(shape=(sizes[0],))]
                              + [keras.layers.Dense(units) for units in sizes[1:]])
     return int(model.count_params())
@@ -121,7 +117,7 @@ def check_mlp_param_count(fn, seed=None) -> str:
 # --- shared model checks -----------------------------------------------------------------------
 
 def _dense_layers(model) -> list:
-    keras = _keras()
+    keras = import_keras()
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
@@ -176,7 +172,7 @@ def _check_mlp_architecture(model, name: str) -> None:
 
 
 def _is_sequential(model) -> bool:
-    return isinstance(model, _keras().Sequential)
+    return isinstance(model, import_keras().Sequential)
 
 
 def _is_functional(model) -> bool:
@@ -266,7 +262,7 @@ def check_mlp(model) -> str:
 
 def reference_mlp():
     """The architecture exercise 3 states, as a Sequential model with fresh weights."""
-    keras = _keras()
+    keras = import_keras()
     return keras.Sequential([keras.Input(shape=(784,)),
                              keras.layers.Dense(256, activation="relu"),
                              keras.layers.Dense(128, activation="relu"),
@@ -276,7 +272,7 @@ def reference_mlp():
 def check_functional_mlp(model, seed=None) -> str:
     from .. import checks
 
-    keras = _keras()
+    keras = import_keras()
     checks.assert_keras_model(model, "functional_mlp")
     expect(not _is_sequential(model),
            "`functional_mlp` is a keras.Sequential model; this exercise asks for the functional "
@@ -310,7 +306,7 @@ def check_functional_mlp(model, seed=None) -> str:
 # --- exercise 4: a skip connection -------------------------------------------------------------
 
 def _merge_types():
-    layers = _keras().layers
+    layers = import_keras().layers
     return (layers.Add, layers.Concatenate, layers.Average, layers.Maximum, layers.Minimum,
             layers.Multiply, layers.Subtract)
 
