@@ -1,13 +1,13 @@
 """``grader bench``: how long each lesson takes, run as nbgrader would run it, and how much
 faster the course trains LeNet-5 than the seed articles did.
 
-Each solution notebook runs ``runs`` times in a fresh kernel on a full-size training set (60,000
-images: full MNIST where it is available, else Fashion-MNIST). The table gives each notebook's
+Each solution notebook runs ``runs`` times in a fresh kernel on the course's dataset (MNIST,
+bundled whole: 60,000 training images; ``--dataset fashion_mnist`` for the other one). The table gives each notebook's
 total time and each graded cell's time (median and worst), against the per-cell timeout in
 ``nbgrader_config.py``: every graded cell is budgeted to finish within half of it.
 
 The recipe comparison (``grader.recipes``) trains LeNet-5 with the seeds' recipe and with the
-course's on the same full-size training set, each to the same test accuracy, and prints the
+course's on the same 60,000 training images, each to the same test accuracy, and prints the
 ratio, seconds per epoch, images per second and the arithmetic floor.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from statistics import median
 
+from .data import course_dataset
 from .pipeline import assignments, find_root
 from .runs import NotebookRun, run_notebook, scratch_copy, solution_notebook
 
@@ -28,29 +29,23 @@ def cell_timeout(root: Path) -> float:
     return float(config.Execute.get("timeout", 30))
 
 
-def full_size_dataset() -> tuple[str, str]:
-    """(COURSE_DATASET value, description) of a dataset with the full 60,000 training images."""
+def describe_dataset(name: str) -> str:
+    """``name: N training images``, or a clear exit when the dataset cannot be loaded here."""
     from . import data
 
-    for name in ("mnist", "fashion_mnist"):
-        try:
-            splits = data.load(name, quiet=True)
-        except data.DatasetError:
-            continue
-        if splits.source.full:
-            return name, f"{name}: {splits.sizes()['train']:,} training images"
-    raise SystemExit("grader bench needs a full-size dataset: full MNIST (needs a download) or "
-                     "Fashion-MNIST (`apt-get install dataset-fashion-mnist`).")
+    try:
+        splits = data.load(name, quiet=True)
+    except data.DatasetError as error:
+        raise SystemExit(f"grader bench: {error}") from error
+    return f"{name}: {splits.sizes()['train']:,} training images"
 
 
 def bench(root: Path | None = None, lessons: list[str] | None = None, runs: int = 3,
           dataset: str | None = None, output: Path | None = None) -> int:
     root = root or find_root()
     limit = cell_timeout(root)
-    if dataset is None:
-        dataset, described = full_size_dataset()
-    else:
-        described = dataset
+    dataset = dataset or course_dataset()
+    described = describe_dataset(dataset)
     lessons = lessons or assignments(root)
     print(f"grader bench: {len(lessons)} notebook(s) x {runs} run(s) on {described}; "
           f"cell timeout {limit:g} s, graded-cell budget {limit / 2:g} s", flush=True)
@@ -125,8 +120,7 @@ def bench_recipes(dataset: str | None = None, target: float | None = None,
     from . import data, recipes
     from .quiet import import_tensorflow
 
-    if dataset is None:
-        dataset, _ = full_size_dataset()
+    dataset = dataset or course_dataset()
     import_tensorflow()
     splits = data.load(dataset, quiet=True)
     (x, y), (x_test, y_test) = splits
@@ -144,7 +138,7 @@ def bench_recipes(dataset: str | None = None, target: float | None = None,
     flops = recipes.training_flops(recipes.build_lenet5(import_tensorflow()[1]))
     print()
     print(format_recipes(runs, flops, recipes.matmul_flops_per_second()))
-    return 0 if all(run.reached for run in runs) else 1
+    return 0 if runs[1].reached else 1  # the course's recipe must reach it; the seeds' may not
 
 
 def format_recipes(runs, flops_per_image: int, machine_flops: float) -> str:
@@ -162,6 +156,17 @@ def format_recipes(runs, flops_per_image: int, machine_flops: float) -> str:
                      f"{seeds.seconds_to_target / course.seconds_to_target:.1f}x faster "
                      f"({seeds.seconds_to_target:.1f} s -> {course.seconds_to_target:.1f} s); "
                      f"per epoch {seeds.seconds_per_epoch / course.seconds_per_epoch:.1f}x")
+    elif course.seconds_to_target:
+        # The seeds' recipe never got there: compare the time to the best it did reach.
+        best = seeds.best_accuracy
+        seeds_time, course_time = seeds.seconds_to(best), course.seconds_to(best)
+        lines.append(f"\nthe seeds' recipe never reached {course.target:.1%} in "
+                     f"{len(seeds.epochs)} epochs ({sum(e.seconds for e in seeds.epochs):.1f} s); "
+                     f"its best was {best:.2%} after {seeds.epochs_to(best)} epochs "
+                     f"({seeds_time:.1f} s). The course's recipe passed {best:.2%} after "
+                     f"{course.epochs_to(best)} epochs ({course_time:.1f} s): "
+                     f"{seeds_time / course_time:.1f}x faster; per epoch "
+                     f"{seeds.seconds_per_epoch / course.seconds_per_epoch:.1f}x")
     floor = course.epochs[-1].images * flops_per_image / machine_flops
     lines.append(f"arithmetic floor: {flops_per_image / 1e6:.2f} MFLOP per training image; at "
                  f"this machine's float32 matmul rate ({machine_flops / 1e9:.0f} GFLOP/s) an "

@@ -38,6 +38,11 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
     targets_path = output or Path(str(TARGETS_FILE))
     targets = json.loads(TARGETS_FILE.read_text())  # fresh: entries are rewritten below
     keys = available_keys()
+    missing = [d for d in (datasets or []) if d not in keys and d not in keys.values()]
+    if missing:
+        print(f"cannot calibrate on {', '.join(missing)}: not available here "
+              f"(available: {', '.join(keys) or 'none'}; see `grader data`)")
+        return 1
     if datasets:
         keys = {k: v for k, v in keys.items() if k in datasets or v in datasets}
     print(f"calibrating on {', '.join(keys)} with seeds 0..{seeds - 1}")
@@ -54,9 +59,12 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                 with scratch_copy(notebook) as workdir:
                     run = run_notebook(notebook, workdir, seed, dataset)
                     model = workdir / GRADED_MODELS_DIR / f"{name}.keras"
-                    if run.errors or not model.exists():
+                    # The model's own test cell checks it against the target being set here
+                    # (missing, or from older runs): its verdict is what this run replaces.
+                    errors = [e for e in run.errors if not e.startswith(f"{test_cell}: ")]
+                    if errors or not model.exists():
                         print(f"  {name} {key} seed {seed}: the solution notebook failed: "
-                              + ("; ".join(run.errors) or "it saved no model"), flush=True)
+                              + ("; ".join(errors) or "it saved no model"), flush=True)
                         return 1
                     evaluation = evaluate_as_registered(model, entry, dataset)
                     record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4)}
@@ -97,14 +105,6 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                 print(f"{name} {key}: the reference itself over-fits beyond max_gap "
                       f"{entry['max_gap']} (worst gap {worst_gap:.4f}): fix the lesson")
                 status = 1
-        if "mnist" not in keys and "mnist-sample" in entry["targets"]:
-            sample = entry["targets"]["mnist-sample"]
-            entry["targets"]["mnist"] = {
-                "target": sample["target"], "status": "provisional",
-                "basis": "full MNIST could not be downloaded where this was calibrated; set to "
-                         "the mnist-sample target (training on 60,000 digits instead of 5,000 "
-                         "only raises accuracy). Run `grader calibrate` where MNIST downloads.",
-                "runs": []}
     targets_path.write_text(json.dumps(targets, indent=2) + "\n")
     print()
     print(summary_table(summary))

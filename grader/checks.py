@@ -137,13 +137,16 @@ def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Pa
 
 def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
                          timeout: float = EVALUATION_TIMEOUT_S, train: bool = False,
-                         variant: str | None = None) -> Evaluation:
+                         variant: str | None = None,
+                         train_images: int | None = None) -> Evaluation:
     """Evaluate a ``.keras`` file in a fresh, isolated Python process (``train``: also score it
-    on training images, for the train-test gap; ``variant``: on a transformed test copy)."""
+    on training images, for the train-test gap, the first ``train_images`` of them if given;
+    ``variant``: on a transformed test copy)."""
     from .data import course_dataset
 
     command = [sys.executable, "-I", "-m", "grader.evaluate", str(Path(path).resolve()),
                "--dataset", dataset or course_dataset(), *(["--train"] if train else []),
+               *(["--train-images", str(train_images)] if train and train_images else []),
                *(["--variant", variant] if variant else [])]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     # The data the student trained on are already in Keras' cache (or a fallback): never wait on
@@ -206,10 +209,12 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
 def evaluate_as_registered(path: str | os.PathLike, entry: dict,
                            dataset: str | None = None) -> Evaluation:
     """Evaluate as a graded model's ``targets.json`` entry asks: on its ``test_variant``, and on
-    training images too when it bounds the train-test gap (``max_gap``). Grading and
-    calibration both measure this way."""
+    training images too when it bounds the train-test gap (``max_gap``): the first
+    ``train_images`` of them when the lesson trains on those. Grading and calibration both
+    measure this way."""
     return evaluate_saved_model(path, dataset, train=entry.get("max_gap") is not None,
-                                variant=entry.get("test_variant"))
+                                variant=entry.get("test_variant"),
+                                train_images=entry.get("train_images"))
 
 
 def grade_saved_model(path: str | os.PathLike, name: str,

@@ -20,9 +20,8 @@ def cmd_data(args) -> int:
             status = 1
             continue
         sizes = splits.sizes()
-        sample = "" if splits.source.full else "  (offline sample, not the full set)"
         print(f"{name:14} {sizes['train']:>6,} train / {sizes['test']:>6,} test  from "
-              f"{splits.source.describe()}{sample}")
+              f"{splits.source.describe()}")
     return status
 
 
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "LeNet-5's training recipe against the seeds'")
     p.add_argument("lessons", nargs="*", help="default: every lesson in solutions/")
     p.add_argument("--runs", type=int, default=3, help="runs per notebook (the median is shown)")
-    p.add_argument("--dataset", help="default: full MNIST if available, else Fashion-MNIST")
+    p.add_argument("--dataset", help="default: the course's dataset (MNIST unless COURSE_DATASET says otherwise)")
     p.add_argument("--json", type=Path, help="also write every run's cell times here")
     p.add_argument("--only", choices=["notebooks", "recipes"], help="default: both")
     p.add_argument("--target", type=float, help="test accuracy both recipes train to "

@@ -1,16 +1,19 @@
 """MNIST and Fashion-MNIST, returned the way ``keras.datasets`` returns them, and where they came from.
 
-Resolution order (the source is always reported, never silently swapped):
-1. Keras' own cache (``$KERAS_HOME/datasets``, default ``~/.keras/datasets``), read by Keras;
-2. a download through Keras (its own progress bar);
-3. Fashion-MNIST: Debian's ``dataset-fashion-mnist`` files, linked into Keras' cache and read by
-   Keras; MNIST: the bundled offline sample (5,000 training digits, the official 10,000 test
-   digits), with a visible warning.
+- MNIST, the course's default, is bundled whole with the package (``grader/datasets/mnist.npz``:
+  60,000 training and 10,000 test digits in their original order, the arrays
+  ``keras.datasets.mnist.load_data()`` returns). It is read from there on every machine, online or
+  not: no download is ever tried, so every student and the grader see the same bytes.
+- Fashion-MNIST, in this order (the source is always reported, never silently swapped):
+  1. Keras' own cache (``$KERAS_HOME/datasets``, default ``~/.keras/datasets``), read by Keras;
+  2. a download through Keras (its own progress bar);
+  3. Debian's ``dataset-fashion-mnist`` files, linked into Keras' cache and read by Keras.
 """
 from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -41,18 +44,21 @@ class DatasetError(RuntimeError):
     """A dataset could not be read; the message names the file and the fix."""
 
 
+# The bundled file, as published in grader/datasets/README.md: a test checks it.
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+
+
 @dataclass(frozen=True)
 class Source:
-    kind: str  # "keras-cache", "download", "debian", "bundled-sample"
+    kind: str  # "bundled", "keras-cache", "download", "debian"
     location: str
-    full: bool  # False for the bundled 5,000-digit sample
 
     def describe(self) -> str:
         return {
+            "bundled": f"the MNIST file bundled with the course ({self.location})",
             "keras-cache": f"Keras' cache ({self.location})",
             "download": f"downloaded through Keras into {self.location}",
             "debian": f"Debian's dataset-fashion-mnist files ({self.location})",
-            "bundled-sample": f"the bundled offline MNIST sample ({self.location})",
         }[self.kind]
 
 
@@ -66,10 +72,8 @@ class Splits(tuple):
 
     @property
     def target_key(self) -> str:
-        """Key of the calibrated targets: "mnist", "mnist-sample" or "fashion_mnist".
-
-        The sample trains on 5,000 digits instead of 60,000, so it has targets of its own."""
-        return "mnist-sample" if self.source.kind == "bundled-sample" else self.name
+        """Key of the calibrated targets in ``targets.json``: the dataset's name."""
+        return self.name
 
     def sizes(self) -> dict:
         (x_train, _), (x_test, _) = self
@@ -100,15 +104,12 @@ def debian_fashion_dir() -> Path:
     return Path(os.environ.get(DEBIAN_FASHION_DIR_ENV, "/usr/share/datasets/fashion-mnist"))
 
 
-def bundled_sample_path() -> Path:
-    return Path(str(resources.files("grader") / "datasets" / "mnist-offline.npz"))
+def bundled_mnist_path() -> Path:
+    return Path(str(resources.files("grader") / "datasets" / "mnist.npz"))
 
 
 def _cache_files(name: str) -> list[Path]:
-    base = keras_datasets_dir()
-    if name == "mnist":
-        return [base / "mnist.npz"]
-    return [base / "fashion-mnist" / f for f in FASHION_FILES]
+    return [keras_datasets_dir() / "fashion-mnist" / f for f in FASHION_FILES]
 
 
 def _debian_complete() -> bool:
@@ -119,22 +120,22 @@ def _cached_source(name: str) -> Source | None:
     files = _cache_files(name)
     if not all(os.path.lexists(f) for f in files):
         return None
-    if name == "fashion_mnist" and all(f.is_symlink() for f in files):
+    if all(f.is_symlink() for f in files):
         target = Path(os.path.realpath(files[0])).parent
         if target == debian_fashion_dir().resolve():
-            return Source("debian", f"{target}, linked into {files[0].parent}", True)
-    return Source("keras-cache", str(files[0] if name == "mnist" else files[0].parent), True)
+            return Source("debian", f"{target}, linked into {files[0].parent}")
+    return Source("keras-cache", str(files[0].parent))
 
 
 def resolve(name: str) -> Source | None:
     """The source ``load`` would use without downloading, or None if it would have to download."""
     _check_name(name)
+    if name == "mnist":
+        return Source("bundled", str(bundled_mnist_path()))
     cached = _cached_source(name)
     if cached:
         return cached
-    if name == "fashion_mnist":
-        return Source("debian", str(debian_fashion_dir()), True) if _debian_complete() else None
-    return Source("bundled-sample", str(bundled_sample_path()), False)
+    return Source("debian", str(debian_fashion_dir())) if _debian_complete() else None
 
 
 def load(name: str | None = None, *, quiet: bool = False) -> Splits:
@@ -146,8 +147,9 @@ def load(name: str | None = None, *, quiet: bool = False) -> Splits:
     name = name or course_dataset()
     _check_name(name)
     splits = _load_cached_in_process(name)
-    if not quiet and splits.source.kind in ("bundled-sample", "debian"):
-        _warn_fallback(splits)
+    if not quiet and splits.source.kind == "debian":
+        # stdout, not the warnings module: stderr would zero an nbgrader test cell.
+        print(f"Note: Fashion-MNIST comes from {splits.source.describe()}.")
     # Copies, so a lesson that edits its arrays in place cannot change the next caller's data.
     (x_train, y_train), (x_test, y_test) = splits
     return Splits((x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy()),
@@ -167,21 +169,10 @@ def _check_name(name: str) -> None:
         raise DatasetError(f"Unknown dataset {name!r}: expected one of {', '.join(DATASETS)}.")
 
 
-def _warn_fallback(splits: Splits) -> None:
-    # stdout, not the warnings module: stderr would zero an nbgrader test cell.
-    sizes = splits.sizes()
-    if splits.source.kind == "bundled-sample":
-        print(
-            "WARNING: MNIST could not be downloaded, so this uses the bundled offline sample: "
-            f"{sizes['train']:,} training digits (not 60,000) and the official {sizes['test']:,} "
-            "test digits. Accuracy targets for the sample apply."
-        )
-    else:
-        print(f"Note: Fashion-MNIST comes from {splits.source.describe()}.")
-
-
 @lru_cache(maxsize=None)
 def _load_cached_in_process(name: str) -> Splits:
+    if name == "mnist":
+        return _read_bundled_mnist()
     cached = _cached_source(name)
     if cached:
         return _read_with_keras(name, cached)
@@ -189,17 +180,15 @@ def _load_cached_in_process(name: str) -> Splits:
         downloaded = _try_download(name)
         if downloaded is not None:
             return downloaded
-    if name == "fashion_mnist":
-        if not _debian_complete():
-            raise DatasetError(
-                "Fashion-MNIST is not in Keras' cache, could not be downloaded, and Debian's files "
-                f"are not in {debian_fashion_dir()}. Install them with "
-                "`apt-get install dataset-fashion-mnist` (as root), or copy the four "
-                f"*-ubyte.gz files into {_cache_files(name)[0].parent}."
-            )
-        _link_debian_files()
-        return _read_with_keras(name, _cached_source(name))
-    return _read_bundled_sample()
+    if not _debian_complete():
+        raise DatasetError(
+            "Fashion-MNIST is not in Keras' cache, could not be downloaded, and Debian's files "
+            f"are not in {debian_fashion_dir()}. Install them with "
+            "`apt-get install dataset-fashion-mnist` (as root), or copy the four "
+            f"*-ubyte.gz files into {_cache_files(name)[0].parent}."
+        )
+    _link_debian_files()
+    return _read_with_keras(name, _cached_source(name))
 
 
 def _keras_datasets():
@@ -234,7 +223,7 @@ def _try_download(name: str) -> Splits | None:
     except Exception:  # offline or refused; Keras removes what it partly downloaded
         return None
     _check_shapes(name, train, test)
-    return Splits(train, test, name, Source("download", str(keras_datasets_dir()), True))
+    return Splits(train, test, name, Source("download", str(keras_datasets_dir())))
 
 
 @contextlib.contextmanager
@@ -264,13 +253,24 @@ def _link_debian_files() -> None:
         link.symlink_to(debian_fashion_dir() / f)
 
 
-def _read_bundled_sample() -> Splits:
-    path = bundled_sample_path()
+def _read_bundled_mnist() -> Splits:
+    """The whole of MNIST from the package, checked against its published sha256 first (a
+    damaged install must not quietly train on wrong bytes)."""
+    path = bundled_mnist_path()
+    fix = ("Reinstall the course package (`pip install --force-reinstall --no-deps -e .` in the "
+           "course folder, or without `-e .` the way you installed it) to restore it.")
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise DatasetError(f"The bundled MNIST file {path} cannot be read ({error}). {fix}") from error
+    if digest != MNIST_SHA256:
+        raise DatasetError(f"The bundled MNIST file {path} is damaged: its sha256 is {digest}, "
+                           f"expected {MNIST_SHA256}. {fix}")
     with np.load(path, allow_pickle=False) as f:
-        x_train, y_train, x_test, y_test = (f[k] for k in ("x_train", "y_train", "x_test", "y_test"))
-    order = np.random.default_rng(0).permutation(len(x_train))  # the file is sorted by label
-    return Splits((x_train[order], y_train[order]), (x_test, y_test), "mnist",
-                  Source("bundled-sample", str(path), False))
+        train = f["x_train"], f["y_train"]
+        test = f["x_test"], f["y_test"]
+    _check_shapes("mnist", train, test)
+    return Splits(train, test, "mnist", Source("bundled", str(path)))
 
 
 EXPECTED_SHAPES = {"train": (60000, 28, 28), "test": (10000, 28, 28)}
@@ -288,10 +288,8 @@ def _corrupt_cache_error(name: str, error: Exception) -> DatasetError:
     target = os.path.realpath(bad)
     where = f"{bad}" + (f" (a link to {target})" if target != str(bad) else "")
     fix = (f"Delete it (`rm {bad}`) and run again: Keras downloads a fresh copy when it can, "
-           "otherwise grader falls back to ")
-    fix += ("Debian's dataset-fashion-mnist files (`apt-get install --reinstall "
-            "dataset-fashion-mnist` if those are the damaged ones)."
-            if name == "fashion_mnist" else "the bundled offline sample.")
+           "otherwise grader falls back to Debian's dataset-fashion-mnist files "
+           "(`apt-get install --reinstall dataset-fashion-mnist` if those are the damaged ones).")
     return DatasetError(f"The {name} file {where} is corrupt or truncated "
                         f"({type(error).__name__}: {error}). {fix}")
 
@@ -299,13 +297,8 @@ def _corrupt_cache_error(name: str, error: Exception) -> DatasetError:
 def _first_unreadable(name: str) -> Path | None:
     for f in _cache_files(name):
         try:
-            if name == "mnist":
-                with np.load(f, allow_pickle=False) as data:
-                    for key in ("x_train", "y_train", "x_test", "y_test"):
-                        data[key]
-            else:
-                with gzip.open(f, "rb") as fh:
-                    io.BytesIO(fh.read())
+            with gzip.open(f, "rb") as fh:
+                io.BytesIO(fh.read())
         except Exception:
             return f
     return None

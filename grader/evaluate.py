@@ -140,7 +140,8 @@ def random_at_inference(model, x: np.ndarray) -> bool:
     return not np.allclose(first, second, atol=1e-6)
 
 
-def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None = None) -> dict:
+def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None = None,
+             train_images: int | None = None) -> dict:
     started = time.perf_counter()
     model = load_model_safely(path)
     from . import data
@@ -176,7 +177,10 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
     result["random_layers"] = layers_called_with_training(model)
     if train:
         (x_train, y_train), _ = splits
-        order = np.random.default_rng(0).permutation(len(y_train))[:TRAIN_SAMPLE]
+        if train_images:  # the lesson trains on the first N training images: score exactly those
+            order = np.arange(min(train_images, len(y_train)))
+        else:
+            order = np.random.default_rng(0).permutation(len(y_train))[:TRAIN_SAMPLE]
         train_probabilities = model.predict(_inputs_for(model, x_train[order], 1 / 255),
                                             batch_size=1000, verbose=0)
         result["train_accuracy"] = float(np.mean(train_probabilities.argmax(axis=1)
@@ -192,12 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", help="score on a transformed test copy: shifted-rotated")
     parser.add_argument("--train", action="store_true",
                         help="also score the model on (up to 10,000) training images")
+    parser.add_argument("--train-images", type=int,
+                        help="with --train: score on the first N training images instead")
     args = parser.parse_args(argv)
     try:
         from . import data
 
         result = evaluate(args.model, args.dataset or data.course_dataset(), args.train,
-                          args.variant)
+                          args.variant, args.train_images)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

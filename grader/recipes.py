@@ -3,7 +3,8 @@
 - the seed articles' recipe: NumPy arrays straight into ``fit``, ``batch_size=128``,
   ``validation_split=0.2``, Adam with its defaults;
 - the course's recipe (lesson 07): a cached, shuffled, prefetched ``tf.data`` pipeline,
-  ``steps_per_execution``, a larger batch and a learning-rate schedule, chosen by measurement.
+  ``steps_per_execution``, batch 128 and Adam on a cosine-decaying learning rate from 5e-3 over
+  6 epochs, chosen by measurement.
 
 Both train the same 28x28 LeNet-5 (61,706 parameters). Only ``fit``'s epochs are timed; the test
 accuracy checked after each epoch is not. ``grader bench --recipes`` prints the comparison.
@@ -18,10 +19,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class CourseRecipe:
+    """Lesson 07's graded recipe, as measured on full MNIST (2 cores)."""
     batch_size: int = 128
     steps_per_execution: int = 32
-    peak_learning_rate: float = 3e-3
-    epochs: int = 10  # the schedule's length; training stops early at the target
+    peak_learning_rate: float = 5e-3
+    final_fraction: float = 0.02  # the cosine ends at 2% of the peak (CosineDecay's alpha)
+    epochs: int = 6  # the schedule's length; training stops early at the target
 
 
 @dataclass
@@ -40,13 +43,24 @@ class RecipeRun:
     @property
     def reached(self) -> int | None:
         """How many epochs it took to reach the target (None: it did not)."""
-        return next((i + 1 for i, e in enumerate(self.epochs) if e.test_accuracy >= self.target),
-                    None)
+        return self.epochs_to(self.target)
 
     @property
     def seconds_to_target(self) -> float | None:
-        n = self.reached
+        return self.seconds_to(self.target)
+
+    def epochs_to(self, accuracy: float) -> int | None:
+        return next((i + 1 for i, e in enumerate(self.epochs) if e.test_accuracy >= accuracy),
+                    None)
+
+    def seconds_to(self, accuracy: float) -> float | None:
+        """Training seconds until the test accuracy first reached ``accuracy`` (None: never)."""
+        n = self.epochs_to(accuracy)
         return None if n is None else sum(e.seconds for e in self.epochs[:n])
+
+    @property
+    def best_accuracy(self) -> float:
+        return max(e.test_accuracy for e in self.epochs)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -153,7 +167,8 @@ def course_recipe(x, y, x_test, y_test, target: float, max_epochs: int,
             .shuffle(len(x), seed=0, reshuffle_each_iteration=True)
             .batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE))
     steps = recipe.epochs * int(np.ceil(len(x) / recipe.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(recipe.peak_learning_rate, steps)
+    schedule = keras.optimizers.schedules.CosineDecay(recipe.peak_learning_rate, steps,
+                                                       alpha=recipe.final_fraction)
     model = build_lenet5(keras)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],

@@ -87,7 +87,7 @@ grader.checks.assert_accuracy = lambda *args, **kwargs: None   # "my model passe
 import grader.checks
 from grader.checks import Evaluation
 grader.checks.evaluate_saved_model = lambda *args, **kwargs: Evaluation(
-    accuracy=1.0, seconds=0.1, n=10000, target_key="mnist-sample", source="faked",
+    accuracy=1.0, seconds=0.1, n=10000, target_key="mnist", source="faked",
     outputs_are_probabilities=True, accuracy_on_raw_pixels=0.0)
 """ + UNTRAINED,
     "hardcoder": UNTRAINED + """\
@@ -117,7 +117,7 @@ dropout_model = keras.Sequential([                             # dropout in name
 dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
-                                    epochs=EPOCHS, batch_size=256, verbose=0)
+                                    epochs=3 * EPOCHS, batch_size=256, verbose=0)  # and long
 """, "over-fits"),
 }
 
@@ -160,7 +160,7 @@ def graded(tmp_path_factory):
     env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=3600)
     print(done.stdout)  # the score table, shown with `pytest -s` or when a test fails
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(root / "grades.csv") as f:

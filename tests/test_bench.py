@@ -83,8 +83,10 @@ def model_course(tmp_path):
                "model.compile('adam', 'sparse_categorical_crossentropy')\n"
                "model.fit(x[:2000] / 255, y[:2000], epochs=1, verbose=0)", "ex1_model",
                solution=True),
-        graded("from grader import checks\nchecks.save_for_grading(model, '99-probe')\n"
-               "checks.save_for_grading(model, '99-baseline')",
+        # As in a lesson, the test cell checks the model against its target, which does not
+        # exist yet: calibration must set it all the same.
+        graded("from grader import checks\nchecks.save_for_grading(model, '99-baseline')\n"
+               "checks.assert_accuracy(model, '99-probe')",
                "ex1_model_test", grade=True)]
     nbformat.write(nb, course / "solutions" / "99-model" / "99-model.ipynb")
     return course
@@ -106,18 +108,33 @@ def test_calibrate_sets_targets_below_the_worst_seed_with_evidence(tmp_path, cap
                                                                    model_course):
     status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=0.5, seeds=2)
     assert status == 0
-    sample = entry["targets"]["mnist-sample"]
-    accuracies = [run["accuracy"] for run in sample["runs"]]
-    assert [run["seed"] for run in sample["runs"]] == [0, 1]
-    assert sample["status"] == "calibrated" and 0.5 < min(accuracies) < 1
-    assert sample["target"] == pytest.approx(min(accuracies) - 0.02, abs=0.001)
-    assert sample["target"] <= min(accuracies) - 0.02
+    mnist = entry["targets"]["mnist"]
+    accuracies = [run["accuracy"] for run in mnist["runs"]]
+    assert [run["seed"] for run in mnist["runs"]] == [0, 1]
+    assert mnist["status"] == "calibrated" and 0.5 < min(accuracies) < 1
+    assert mnist["target"] == pytest.approx(min(accuracies) - 0.02, abs=0.001)
+    assert mnist["target"] <= min(accuracies) - 0.02
     assert all(-0.1 < run["gap"] < 0.5 and run["training_cell_seconds"] > 0
-               for run in sample["runs"])
+               for run in mnist["runs"])
     # the baseline (here the same model saved twice) is scored on the same images
-    assert all(run["baseline_accuracy"] == run["accuracy"] for run in sample["runs"])
-    assert entry["targets"]["mnist"]["status"] == "provisional"
-    assert "99-probe         mnist-sample" in capsys.readouterr().out
+    assert all(run["baseline_accuracy"] == run["accuracy"] for run in mnist["runs"])
+    assert set(entry["targets"]) == {"mnist"}, "only the datasets asked for"
+    assert "99-probe         mnist " in capsys.readouterr().out
+
+
+def test_calibrate_refuses_a_dataset_it_cannot_load(tmp_path, capsys, monkeypatch, model_course):
+    monkeypatch.setenv("GRADER_DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    from grader import data
+
+    data._load_cached_in_process.cache_clear()
+    try:
+        status = calibrate.calibrate(model_course, seeds=1, datasets=["fashion_mnist"],
+                                     output=tmp_path / "t.json")
+    finally:
+        data._load_cached_in_process.cache_clear()
+    assert status == 1 and not (tmp_path / "t.json").exists()
+    assert "cannot calibrate on fashion_mnist: not available here" in capsys.readouterr().out
 
 
 def test_calibrate_fails_when_the_reference_overfits_beyond_its_bound(tmp_path, capsys,
@@ -152,3 +169,18 @@ def test_recipe_table_reports_time_to_the_same_accuracy_and_the_ratio():
     assert "at least 1.4 s" in table and "course recipe         2        15.0" in table
     slow = RecipeRun("course recipe", [Epoch(9, 60_000, 0.5)], target=0.88)
     assert slow.reached is None and "not reached" in bench.format_recipes([seeds, slow], 1, 1e9)
+
+
+def test_recipe_table_compares_time_to_the_seeds_best_when_they_never_reach_the_target():
+    from grader.recipes import Epoch, RecipeRun
+
+    seeds = RecipeRun("seeds' recipe", [Epoch(5, 48_000, 0.980), Epoch(4, 48_000, 0.986),
+                                        Epoch(4, 48_000, 0.988), Epoch(4, 48_000, 0.987)],
+                      target=0.99)
+    course = RecipeRun("course recipe", [Epoch(4, 54_000, 0.985), Epoch(3, 54_000, 0.989),
+                                         Epoch(3, 54_000, 0.991)], target=0.99)
+    assert seeds.reached is None and seeds.best_accuracy == 0.988
+    table = bench.format_recipes([seeds, course], 2_263_920, 100e9)
+    assert "never reached 99.0% in 4 epochs (17.0 s)" in table
+    assert "its best was 98.80% after 3 epochs (13.0 s)" in table
+    assert "passed 98.80% after 2 epochs (7.0 s): 1.9x faster; per epoch 1.3x" in table

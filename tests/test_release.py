@@ -37,7 +37,25 @@ def test_every_accuracy_target_belongs_to_a_graded_cell():
         tests = {meta(c).get("grade_id"): "".join(c["source"]) for c in cells(notebook)}
         assert f'"{name}"' in tests.get(entry["grade_id"], ""), (
             f"{entry['grade_id']} in {entry['assignment']} should grade {name}")
-        assert {"mnist", "mnist-sample", "fashion_mnist"} <= set(entry["targets"])
+        assert set(entry["targets"]) == {"mnist", "fashion_mnist"}, name
+        for key, target in entry["targets"].items():
+            accuracies = [run["accuracy"] for run in target["runs"]]
+            assert target["status"] == "calibrated" and len(accuracies) >= 5, (name, key)
+            assert target["target"] <= min(accuracies) - entry["margin"] + 1e-9, (name, key)
+
+
+def test_a_gap_measured_on_the_first_images_matches_what_the_lesson_trains_on():
+    """`train_images: N` makes the grader score the first N training images for the gap: the
+    lesson must train on exactly those."""
+    from grader.targets import graded_models
+
+    registered = {n: e for n, e in graded_models().items() if "train_images" in e}
+    assert registered, "lesson 05 registers the images its dropout model trains on"
+    for name, entry in registered.items():
+        notebook = ROOT / "solutions" / entry["assignment"] / f"{entry['assignment']}.ipynb"
+        source = "".join("".join(c["source"]) for c in cells(notebook))
+        assert f"N_FIT = {entry['train_images']:_}" in source, name
+        assert "x_fit, y_fit = x_all[:N_FIT], y_train[:N_FIT]" in source, name
 
 
 def test_source_notebooks_have_no_outputs():

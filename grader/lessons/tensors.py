@@ -141,7 +141,8 @@ def _check_flatten(fn) -> str:
 
 ex2 = Exercise("flatten_images", _check_flatten, is_function=True, hint=(
     "`x.reshape(...)` with two numbers: the number of images and 28*28. You do not know the "
-    "number of images in advance (it is 5,000, 10,000, 60,000 or 1), so let NumPy infer that one "
+    "number of images in advance (60,000 for the training set, 10,000 for the test set, 1 for a "
+    "single digit, anything for a slice), so let NumPy infer that one "
     "with -1."))
 
 
