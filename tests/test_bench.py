@@ -22,7 +22,7 @@ def graded(source, grade_id, **flags):
 def tiny_course(tmp_path):
     """One lesson: a setup cell, a quick answer, a slow test cell, a slow ungraded cell."""
     (tmp_path / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.Execute.timeout = 2\n")
+        "c = get_config()\nc.Execute.timeout = 4\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [graded("import os, time\nseed = int(os.environ['GRADER_SEED'])", "setup"),
                 graded("answer = 42", "ex1_answer", solution=True),
@@ -34,11 +34,11 @@ def tiny_course(tmp_path):
     return tmp_path
 
 
-def test_bench_times_every_graded_cell_and_flags_those_over_half_the_timeout(tiny_course, capsys):
+def test_bench_times_every_graded_cell_and_flags_those_over_their_budget(tiny_course, capsys):
     out = tiny_course / "bench.json"
     assert bench.bench(tiny_course, runs=2, dataset="mnist", output=out) == 0
     table = capsys.readouterr().out
-    assert "cell timeout 2 s, graded-cell budget 1 s" in table
+    assert "cell timeout 4 s, cell budget 1 s" in table
     rows = {line.split()[0]: line for line in table.splitlines() if line.startswith("  ")}
     assert float(rows["ex1_answer_test"].split()[1]) >= 1.3
     assert "OVER the 1 s budget" in rows["ex1_answer_test"]
@@ -46,7 +46,7 @@ def test_bench_times_every_graded_cell_and_flags_those_over_half_the_timeout(tin
     assert "(slowest ungraded: cell 3)" in table
     assert "NO: 99-tiny/ex1_answer_test" in table
     record = json.loads(out.read_text())
-    assert len(record["notebooks"]["99-tiny"]) == 2 and record["cell_timeout"] == 2
+    assert len(record["notebooks"]["99-tiny"]) == 2 and record["cell_timeout"] == 4
 
 
 def test_bench_reports_a_failing_notebook(tiny_course, capsys):
@@ -61,7 +61,7 @@ def test_bench_reports_a_failing_notebook(tiny_course, capsys):
 def test_the_course_timeout_is_read_from_nbgrader_config(tmp_path):
     written = re.search(r"^c\.Execute\.timeout = (\d+)", (ROOT / "nbgrader_config.py").read_text(),
                         re.MULTILINE)
-    assert bench.cell_timeout(ROOT) == float(written.group(1)) == 60
+    assert bench.cell_timeout(ROOT) == float(written.group(1)) == 120
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Execute.timeout = 7\n")
     assert bench.cell_timeout(tmp_path) == 7
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")

@@ -79,7 +79,7 @@ def open_notebook(lab, name):
     return page
 
 
-def run_all_and_wait(page, timeout_ms=240_000):
+def run_all_and_wait(page, timeout_ms=480_000):
     page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
     page.click("div.lm-Menu-itemLabel:text-is('Run All Cells')")
     try:
