@@ -111,13 +111,13 @@ dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val)
     "overfitter": ("05-dropout", "ex3_dropout_model", """\
 dropout_model = keras.Sequential([                             # dropout in name only
     keras.Input(shape=(28, 28)), keras.layers.Flatten(),
-    keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.01),
-    keras.layers.Dense(256, activation="relu"), keras.layers.Dropout(0.01),
+    keras.layers.Dense(512, activation="relu"), keras.layers.Dropout(0.01),
+    keras.layers.Dense(512, activation="relu"), keras.layers.Dropout(0.01),
     keras.layers.Dense(10, activation="softmax")])
 dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
 dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
-                                    epochs=3 * EPOCHS, batch_size=256, verbose=0)  # and long
+                                    epochs=EPOCHS, batch_size=256, verbose=0)
 """, "over-fits"),
 }
 
