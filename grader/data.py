@@ -108,7 +108,8 @@ def bundled_mnist_path() -> Path:
     return Path(str(resources.files("grader") / "datasets" / "mnist.npz"))
 
 
-def _cache_files(name: str) -> list[Path]:
+def _fashion_cache_files() -> list[Path]:
+    """Where Keras caches Fashion-MNIST (MNIST is never read from Keras' cache)."""
     return [keras_datasets_dir() / "fashion-mnist" / f for f in FASHION_FILES]
 
 
@@ -116,8 +117,8 @@ def _debian_complete() -> bool:
     return all((debian_fashion_dir() / f).is_file() for f in FASHION_FILES)
 
 
-def _cached_source(name: str) -> Source | None:
-    files = _cache_files(name)
+def _cached_fashion_source() -> Source | None:
+    files = _fashion_cache_files()
     if not all(os.path.lexists(f) for f in files):
         return None
     if all(f.is_symlink() for f in files):
@@ -132,7 +133,7 @@ def resolve(name: str) -> Source | None:
     _check_name(name)
     if name == "mnist":
         return Source("bundled", str(bundled_mnist_path()))
-    cached = _cached_source(name)
+    cached = _cached_fashion_source()
     if cached:
         return cached
     return Source("debian", str(debian_fashion_dir())) if _debian_complete() else None
@@ -173,7 +174,7 @@ def _check_name(name: str) -> None:
 def _load_cached_in_process(name: str) -> Splits:
     if name == "mnist":
         return _read_bundled_mnist()
-    cached = _cached_source(name)
+    cached = _cached_fashion_source()
     if cached:
         return _read_with_keras(name, cached)
     if os.environ.get(NO_DOWNLOAD_ENV) != "1":
@@ -185,10 +186,10 @@ def _load_cached_in_process(name: str) -> Splits:
             "Fashion-MNIST is not in Keras' cache, could not be downloaded, and Debian's files "
             f"are not in {debian_fashion_dir()}. Install them with "
             "`apt-get install dataset-fashion-mnist` (as root), or copy the four "
-            f"*-ubyte.gz files into {_cache_files(name)[0].parent}."
+            f"*-ubyte.gz files into {_fashion_cache_files()[0].parent}."
         )
     _link_debian_files()
-    return _read_with_keras(name, _cached_source(name))
+    return _read_with_keras(name, _cached_fashion_source())
 
 
 def _keras_datasets():
@@ -244,7 +245,7 @@ def _no_download():
 
 
 def _link_debian_files() -> None:
-    cache = _cache_files("fashion_mnist")[0].parent
+    cache = _fashion_cache_files()[0].parent
     cache.mkdir(parents=True, exist_ok=True)
     for f in FASHION_FILES:
         link = cache / f
@@ -260,13 +261,14 @@ def _read_bundled_mnist() -> Splits:
     fix = ("Reinstall the course package (`pip install --force-reinstall --no-deps -e .` in the "
            "course folder, or without `-e .` the way you installed it) to restore it.")
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        raw = path.read_bytes()  # read once: hashed, then unpacked from memory
     except OSError as error:
         raise DatasetError(f"The bundled MNIST file {path} cannot be read ({error}). {fix}") from error
+    digest = hashlib.sha256(raw).hexdigest()
     if digest != MNIST_SHA256:
         raise DatasetError(f"The bundled MNIST file {path} is damaged: its sha256 is {digest}, "
                            f"expected {MNIST_SHA256}. {fix}")
-    with np.load(path, allow_pickle=False) as f:
+    with np.load(io.BytesIO(raw), allow_pickle=False) as f:
         train = f["x_train"], f["y_train"]
         test = f["x_test"], f["y_test"]
     _check_shapes("mnist", train, test)
@@ -284,7 +286,7 @@ def _check_shapes(name, train, test) -> None:
 
 
 def _corrupt_cache_error(name: str, error: Exception) -> DatasetError:
-    bad = _first_unreadable(name) or _cache_files(name)[0]
+    bad = _first_unreadable() or _fashion_cache_files()[0]
     target = os.path.realpath(bad)
     where = f"{bad}" + (f" (a link to {target})" if target != str(bad) else "")
     fix = (f"Delete it (`rm {bad}`) and run again: Keras downloads a fresh copy when it can, "
@@ -294,8 +296,8 @@ def _corrupt_cache_error(name: str, error: Exception) -> DatasetError:
                         f"({type(error).__name__}: {error}). {fix}")
 
 
-def _first_unreadable(name: str) -> Path | None:
-    for f in _cache_files(name):
+def _first_unreadable() -> Path | None:
+    for f in _fashion_cache_files():
         try:
             with gzip.open(f, "rb") as fh:
                 io.BytesIO(fh.read())
