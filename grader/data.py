@@ -199,10 +199,9 @@ def _keras_datasets():
     home = keras_datasets_dir()
     home.mkdir(parents=True, exist_ok=True)  # Keras falls back to /tmp if it is missing
     # Keras reads KERAS_HOME once, at import; follow a later change so both agree on the cache.
-    from keras.src.backend import config
+    from .keras_internals import follow_keras_home
 
-    if hasattr(config, "_KERAS_DIR"):
-        config._KERAS_DIR = str(home.parent)
+    follow_keras_home(str(home.parent))
     return keras.datasets
 
 
@@ -230,7 +229,9 @@ def _try_download(name: str) -> Splits | None:
 @contextlib.contextmanager
 def _no_download():
     """A cached file that fails Keras' hash check makes Keras download again; here it must not."""
-    from keras.src.utils import file_utils
+    from .keras_internals import download_function_module
+
+    file_utils = download_function_module()
 
     original = file_utils.urlretrieve
 

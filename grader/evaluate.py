@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .keras_internals import all_layers
+
 
 class EvaluationError(Exception):
     pass
@@ -42,7 +44,7 @@ def describe_file_problem(path: Path) -> str | None:
 
 def custom_layers(model) -> list:
     """The layers that are Lambda or not built into Keras: they carry Python code."""
-    return [layer for layer in model._flatten_layers(include_self=False)
+    return [layer for layer in all_layers(model)
             if type(layer).__name__ == "Lambda" or not type(layer).__module__.startswith("keras.")]
 
 
@@ -75,7 +77,7 @@ def load_model_safely(path: Path):
 
 def _refuse_channels_first(model, shape: tuple) -> None:
     """(1, 28, 28) in front of channels_last convolutions: 28 channels of 1x28 "images"."""
-    convolutional = [layer for layer in model._flatten_layers(include_self=False)
+    convolutional = [layer for layer in all_layers(model)
                      if getattr(layer, "data_format", None) == "channels_last"
                      and "Conv" in type(layer).__name__]
     if len(shape) == 3 and shape[0] in (1, 3) and shape[1] > 4 and convolutional:

@@ -3,11 +3,16 @@
 ``check()`` finds the exercise's fixed name in the notebook, runs the lesson's checker on it and
 prints a short verdict. A wrong answer raises ``CheckFailed`` (an ``AssertionError``), which a
 notebook shows as one clean message, and which makes an nbgrader test cell score 0.
+
+Known wrong answers are data: a ``Mistake`` says what the wrong answer computes and what to tell
+the student who gave it; a checker hands its catalogue to ``rule_out``, and the lesson tests
+submit every catalogued mistake as an answer, so each one is also a known-wrong test case.
 """
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 _MISSING = object()
 
@@ -43,18 +48,58 @@ def call(function: Callable, *args, name: str | None = None, **kwargs) -> Any:
         raise CheckFailed(f"Calling `{label}` raised {type(error).__name__}: {error}") from None
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: ``computes`` is that answer itself (called as the student's answer
+    would be), ``says`` what to tell the student who gave it (``str.format``-ted with the
+    checker's context, e.g. ``{what}``). ``part`` names the function it replaces when one
+    exercise asks for several."""
+    computes: Callable[..., Any]
+    says: str
+    part: str | None = None
+
+    @property
+    def label(self) -> str:  # a short id for test reports
+        return getattr(self.computes, "__name__", "mistake").strip("<>")
+
+
+def rule_out(found: Any, mistakes: Sequence[Mistake], *inputs, close: Callable[[Any, Any], bool],
+             part: str | None = None, **context) -> None:
+    """Fail with the first catalogued mistake whose output on ``inputs`` is ``close`` to the
+    student's ``found`` (only the mistakes for ``part``, when given)."""
+    for mistake in mistakes:
+        if part is not None and mistake.part not in (None, part):
+            continue
+        try:
+            wrong = mistake.computes(*inputs)
+        except Exception:  # a mistake that cannot even run on these inputs is not this answer
+            continue
+        if close(found, wrong):
+            raise CheckFailed(mistake.says.format(**context))
+
+
 class Exercise:
-    """One graded exercise: the fixed ``name`` a student defines, its checker and its hint.
+    """One graded exercise: the fixed ``name`` a student defines, its checker, its two hints
+    (a nudge, then the idea worked through in words: never the solution code) and its
+    catalogue of known mistakes.
 
     When one answer cell holds several functions (``relu`` and ``leaky_relu``), ``functions``
     lists their fixed names and the checker receives them as a tuple, in that order; ``name``
     then names the exercise as a whole (its nbgrader grade id)."""
 
-    def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str,
-                 *, is_function: bool = False, functions: tuple[str, ...] = ()):
-        self.name, self.checker, self.hint_text = name, checker, hint
+    def __init__(self, name: str, checker: Callable[[Any], str | None],
+                 hints: tuple[str, str], *, is_function: bool = False,
+                 functions: tuple[str, ...] = (), mistakes: Sequence[Mistake] = ()):
+        if isinstance(hints, str) or len(hints) != 2:
+            raise ValueError(f"exercise {name!r} needs two hints: a nudge, then the idea")
+        self.name, self.checker, self.hints = name, checker, tuple(hints)
+        self.mistakes = tuple(mistakes)
         self.is_function = is_function or bool(functions)
         self.names = tuple(functions) or (name,)
+
+    @property
+    def hint_text(self) -> str:
+        return self.hints[0]
 
     def check(self, value: Any = _MISSING) -> None:
         """Check the notebook's ``name`` (or ``value``); prints a verdict, raises if wrong."""
@@ -66,12 +111,21 @@ class Exercise:
             for name, item in zip(self.names, value if len(self.names) > 1 else (value,)):
                 expect(callable(item), f"`{name}` should be a function (defined with `def`), "
                                        f"found {type(item).__name__}.")
-        message = self.checker(value)
+        from .quiet import no_warnings
+
+        with no_warnings():  # what the checker's own Keras calls warn about is not the student's
+            message = self.checker(value)
         print(f"✓ Correct: {', '.join(f'`{name}`' for name in self.names)}"
               + (f". {message}" if message else "."))
 
-    def hint(self) -> None:
-        print(f"Hint for {', '.join(f'`{name}`' for name in self.names)}: {self.hint_text}")
+    def hint(self, level: int = 1) -> None:
+        """``hint()`` gives a nudge; ``hint(2)`` the idea worked through."""
+        if level not in (1, 2):
+            print("There are two hints: hint() for a nudge, hint(2) for the idea worked through.")
+            return
+        names = ', '.join(f'`{name}`' for name in self.names)
+        more = " (still stuck? hint(2) works the idea through)" if level == 1 else ""
+        print(f"Hint {level} for {names}{more}: {self.hints[level - 1]}")
 
     @staticmethod
     def _lookup(name: str, namespace: dict) -> Any:
@@ -90,4 +144,4 @@ class Exercise:
             f"name `{name}`), run that cell with Shift+Enter, then run this check again.")
 
     def __repr__(self) -> str:
-        return f"<exercise `{self.name}`: .check() and .hint()>"
+        return f"<exercise `{self.name}`: .check(), .hint() and .hint(2)>"

@@ -1,8 +1,14 @@
-"""Keep TensorFlow's start-up logs and Python warnings out of notebook cells.
+"""Keep TensorFlow's start-up logs out of notebook cells, and let Keras' warnings through.
 
 nbgrader scores a test cell 0 if it writes anything to stderr, and TensorFlow's C++ runtime
 prints to file descriptor 2 while it is imported (before its log level applies). So the import
 runs with fd 2 pointed at a temporary file, shown only if the import fails.
+
+Python warnings are a student's teacher (Keras warns that ``decay=`` is ignored, that
+``input_shape=`` belongs in ``keras.Input``), so they reach the student's own cells. Only the
+grader's own code runs with warnings off (the setup's import, every check), and while nbgrader
+executes a notebook (``NBGRADER_EXECUTION``: Validate and autograde) every warning is off, since
+one line on a test cell's stderr would zero it.
 """
 from __future__ import annotations
 
@@ -43,20 +49,35 @@ def silenced_fd2():
             os.close(saved)
 
 
-def quiet_warnings() -> None:
-    """Python-level warnings (deprecations from TF/Keras/matplotlib) never reach stderr."""
-    warnings.filterwarnings("ignore")
+def grading() -> bool:
+    """True while nbgrader executes the notebook (Validate or autograde)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+@contextlib.contextmanager
+def no_warnings():
+    """The grader's own code runs without warnings; the filters are restored afterwards."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def quiet_logs() -> None:
+    """TensorFlow's INFO and WARNING log lines (not Python warnings) stay out of cells;
+    under nbgrader, Python warnings too."""
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    if grading():
+        warnings.filterwarnings("ignore")
 
 
 def import_tensorflow():
     """Import TensorFlow and Keras silently; returns ``(tf, keras)``."""
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
-    quiet_warnings()
+    quiet_logs()
     if "tensorflow" not in sys.modules:
-        with silenced_fd2():
+        with silenced_fd2(), no_warnings():
             import tensorflow  # noqa: F401
             import keras  # noqa: F401
     import keras

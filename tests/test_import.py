@@ -7,7 +7,8 @@ import pytest
 
 @pytest.mark.parametrize("module", ["grader", "grader.cli", "grader.data", "grader.checks",
                                     "grader.explore", "grader.plots", "grader.gradebook",
-                                    "grader.bench", "grader.calibrate", "grader.runs"])
+                                    "grader.bench", "grader.calibrate", "grader.runs",
+                                    "grader.lessons", "grader.model_spec"])
 def test_import_does_not_load_tensorflow(module):
     code = (f"import sys, {module}; heavy = [m for m in ('tensorflow', 'keras') "
             "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
@@ -23,3 +24,32 @@ def test_setup_imports_tensorflow_without_writing_to_stderr():
     assert done.returncode == 0, done.stderr
     assert done.stderr == "", f"TensorFlow wrote to stderr: {done.stderr[:500]}"
     assert done.stdout.split()[1].startswith("3."), "Keras 3 is required"
+
+
+# A student's cell keeps a Keras warning in sight; under nbgrader (Validate, autograde) nothing
+# reaches stderr, where a single line would zero a test cell. A check's own Keras calls never warn.
+STUDENT_CELL = ("import os, grader; tf, keras = grader.setup(); "
+                "keras.optimizers.SGD(learning_rate=0.1, decay=1e-6)")
+CHECK_THAT_WARNS = ("import warnings, grader; from grader.feedback import Exercise; grader.setup(); "
+                    "ex = Exercise('x', lambda v: warnings.warn('inside the checker'), "
+                    "hints=('a nudge here', 'the idea here')); ex.check(1)")
+
+
+@pytest.mark.parametrize("code, grading, shown", [
+    (STUDENT_CELL, None, True),
+    (STUDENT_CELL, "validate", False),
+    (STUDENT_CELL, "autograde", False),
+    (CHECK_THAT_WARNS, None, False),
+])
+def test_keras_warnings_reach_students_but_never_a_graded_run(code, grading, shown):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    if grading:
+        env["NBGRADER_EXECUTION"] = grading
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    if shown:
+        assert "`decay` is no longer supported and will be ignored" in done.stderr
+    else:
+        assert done.stderr == "", done.stderr[:500]
