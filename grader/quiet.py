@@ -67,6 +67,9 @@ def quiet_logs() -> None:
     under nbgrader, Python warnings too."""
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    # Keras 3 says this on every fit(tf.data.Dataset), because fit's own default is
+    # shuffle=True: it would teach students to ignore warnings, not to shuffle.
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored")
     if grading():
         warnings.filterwarnings("ignore")
 

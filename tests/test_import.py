@@ -33,9 +33,15 @@ STUDENT_CELL = ("import os, grader; tf, keras = grader.setup(); "
 CHECK_THAT_WARNS = ("import warnings, grader; from grader.feedback import Exercise; grader.setup(); "
                     "ex = Exercise('x', lambda v: warnings.warn('inside the checker'), "
                     "hints=('a nudge here', 'the idea here')); ex.check(1)")
+FIT_ON_A_DATASET = ("import numpy as np, grader; tf, keras = grader.setup(); "
+                    "ds = tf.data.Dataset.from_tensor_slices((np.ones((8, 3), 'float32'), "
+                    "np.zeros(8))).batch(4); m = keras.Sequential([keras.Input((3,)), "
+                    "keras.layers.Dense(2, activation='softmax')]); "
+                    "m.compile('adam', 'sparse_categorical_crossentropy'); m.fit(ds, verbose=0)")
 
 
 @pytest.mark.parametrize("code, grading, shown", [
+    (FIT_ON_A_DATASET, None, False),  # Keras' shuffle notice on fit's own default: noise
     (STUDENT_CELL, None, True),
     (STUDENT_CELL, "validate", False),
     (STUDENT_CELL, "autograde", False),
