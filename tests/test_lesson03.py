@@ -1,6 +1,8 @@
 """Lesson 03 (Sequential vs functional): known-right answers pass, known-wrong answers fail with a
 message that names the mistake (the seed articles' mistakes included); the training explorer
 trains live when its button is pressed; the Explorer base's button and progress options."""
+import re
+
 import numpy as np
 import pytest
 
@@ -54,6 +56,16 @@ def test_ex1_right(right):
 ])
 def test_ex1_wrong(wrong, match):
     fails(lesson.ex1, wrong, match)
+
+
+def says(mistake):
+    """A pattern for a catalogued mistake's message, its {placeholders} matching anything."""
+    return ".*".join(re.escape(part) for part in re.split(r"\{[^{}]*\}", mistake.says))
+
+
+@pytest.mark.parametrize("mistake", lesson.ex1.mistakes, ids=lambda m: m.says[:30])
+def test_ex1_each_catalogued_mistake_is_named(mistake):
+    fails(lesson.ex1, mistake.computes, says(mistake))
 
 
 def test_ex1_input_list_is_left_alone():
@@ -266,8 +278,18 @@ def input_skip(keras):
     return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(merged))
 
 
+def block_skip(keras):
+    """The skip goes around a nested Sequential block, with a shared layer inside the chain."""
+    inputs = keras.Input(shape=(784,))
+    shared = keras.layers.Dense(784, activation="relu")
+    h1 = keras.layers.Dense(128, activation="relu")(shared(shared(inputs)))
+    h2 = keras.Sequential([keras.Input(shape=(128,)), keras.layers.Dense(128)])(h1)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
+        keras.layers.Add()([h1, h2])))
+
+
 @pytest.mark.parametrize("build", [lambda k: skip(k), lambda k: skip(k, merge="concat"),
-                                   input_skip])
+                                   input_skip, block_skip])
 def test_ex4_right(keras, build):
     lesson.ex4.check(build(keras))  # raises CheckFailed if wrong
 
@@ -321,6 +343,23 @@ def test_ex5_right(right):
 ])
 def test_ex5_wrong(wrong, match):
     fails(lesson.ex5, wrong, match)
+
+
+@pytest.mark.parametrize("loss, one_hot, message", [
+    ("categorical_crossentropy", False, lesson.NOT_CATEGORICAL),
+    ("sparse_categorical_crossentropy", True, lesson.NOT_SPARSE)])
+def test_ex5_quotes_what_keras_says(keras, loss, one_hot, message):
+    quoted = re.search(r'stops with "(.*?)"', message).group(1)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss=loss)
+    y = np.array([0, 1, 2, 1])
+    with pytest.raises(ValueError, match=re.escape(quoted)):
+        model.fit(np.ones((4, 4), "float32"), np.eye(3)[y] if one_hot else y, verbose=0)
+
+
+@pytest.mark.parametrize("mistake", lesson.ex5.mistakes, ids=lambda m: m.says[25:60])
+def test_ex5_each_catalogued_mistake_is_named(mistake):
+    fails(lesson.ex5, mistake.computes, says(mistake))
 
 
 # --- explorer ----------------------------------------------------------------------------------
