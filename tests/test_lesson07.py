@@ -1,6 +1,8 @@
 """Lesson 07 (LeNet-5): right answers pass, known-wrong answers fail with a message naming the
 mistake, and the feature-map explorer responds to its controls."""
+import json
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,8 @@ import pytest
 
 from grader.lessons import lenet as lesson
 from lesson_helpers import fails, inert_while_grading, stub
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "07-lenet5" / "07-lenet5.ipynb"
 
 
 def test_exports():
@@ -17,7 +21,15 @@ def test_exports():
     assert lesson.ex1.names == ("conv_output_size", "conv_params")
     assert lesson.ex4.names == ("save_and_reload", "predict_digit")
     for e in lesson.__all__:
-        assert getattr(lesson, e).hint_text
+        nudge, idea = getattr(lesson, e).hints
+        assert nudge and idea and nudge != idea
+
+
+def says(mistake):
+    """What a catalogued mistake's message says before its first placeholder."""
+    literal = mistake.says.split("{")[0]
+    assert len(literal) >= 10, mistake.says
+    return re.escape(literal)
 
 
 # --- exercise 1 --------------------------------------------------------------------------------
@@ -50,15 +62,28 @@ def test_ex1_right_never_flakes(tf, seed):
     lesson.check_arithmetic((output_size, params), seed=seed)
 
 
+RIGHT = {"conv_output_size": output_size, "conv_params": params}
+
+
+@pytest.mark.parametrize("mistake", lesson.ex1.mistakes,
+                         ids=lambda m: re.sub(r"\W+", "-", m.says[:32]).strip("-"))
+def test_ex1_every_catalogued_mistake_fails_with_its_message(tf, mistake):
+    answer = tuple(mistake.computes if name == mistake.part else RIGHT[name]
+                   for name in lesson.ex1.names)
+    fails(lesson.ex1, answer, says(mistake))
+
+
+def test_ex1_message_names_the_call_and_keras_answer(tf):
+    fails(lesson.ex1, (lambda n, k, p="valid", s=1: n, params),
+          re.escape("conv_output_size(28, 5, 'valid', 1) returned 28; Keras computes 24. "
+                    "With padding='valid'"))
+
+
 @pytest.mark.parametrize("wrong_size, match", [
     (stub, "NotImplementedError"),
-    (lambda n, k, p="valid", s=1: n if p == "same" else (n - k) // s, "forgot the \\+ 1"),
-    (lambda n, k, p="valid", s=1: n if p == "same" else n - k + 1, "stride is missing"),
-    (lambda n, k, p="valid", s=1: n, "nothing is added around the image"),
-    (lambda n, k, p="valid", s=1: n if p == "same" else (n - k) // s + 1, "'same' keeps the size only"),
-    (lambda n, k, p="valid", s=1: (n - k) // s + 1, "the 'valid' formula"),
     (lambda n, k, p="valid", s=1: -(-n // s) if p == "same" else (n - k) / s + 1, "whole number"),
     (lambda n, k, p="valid", s=1: str(output_size(n, k, p, s)), "one whole number"),
+    (lambda n, k, p="valid", s=1: output_size(n, k, p, s) + (p == "same"), r"Keras computes 28\.$"),
 ])
 def test_ex1_wrong_output_size(tf, wrong_size, match):
     fails(lesson.ex1, (wrong_size, params), match)
@@ -66,11 +91,7 @@ def test_ex1_wrong_output_size(tf, wrong_size, match):
 
 @pytest.mark.parametrize("wrong_params, match", [
     (stub, "NotImplementedError"),
-    (lambda k, c, f: k * k * c * f, "biases are missing"),
-    (lambda k, c, f: k * k * f + f, "input channels are missing"),
-    (lambda k, c, f: k * c * f + f, "square"),
-    (lambda k, c, f: (k * k + 1) * c * f, "One bias per filter"),
-    (lambda k, c, f: k * k * c + f, "multiply by filters"),
+    (lambda k, c, f: params(k, c, f) + 1, "plus one bias, times the number of filters"),
 ])
 def test_ex1_wrong_params(tf, wrong_params, match):
     fails(lesson.ex1, (output_size, wrong_params), match)
@@ -120,16 +141,42 @@ def test_ex2_right(keras):
     lesson.ex2.check(builder(keras, separate_activation=True))
 
 
-def test_ex2_functional_api_passes(keras):
-    def functional():
-        L = keras.layers
-        inputs = keras.Input(shape=(28, 28, 1))
-        h = L.AveragePooling2D(2)(L.Conv2D(6, 5, padding="same", activation="relu")(inputs))
-        h = L.Flatten()(L.AveragePooling2D(2)(L.Conv2D(16, 5, activation="relu")(h)))
-        h = L.Dense(84, activation="relu")(L.Dense(120, activation="relu")(h))
-        return keras.Model(inputs, L.Dense(10, activation="softmax")(h))
+def functional_lenet5(keras):
+    L = keras.layers
+    inputs = keras.Input(shape=(28, 28, 1))
+    h = L.AveragePooling2D(2)(L.Conv2D(6, 5, padding="same", activation="relu")(inputs))
+    h = L.Flatten()(L.AveragePooling2D(2)(L.Conv2D(16, 5, activation="relu")(h)))
+    h = L.Dense(84, activation="relu")(L.Dense(120, activation="relu")(h))
+    return keras.Model(inputs, L.Dense(10, activation="softmax")(h))
 
-    lesson.ex2.check(functional)
+
+def leaky_lenet5(keras):
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)), L.Conv2D(6, 5, padding="same"), L.LeakyReLU(),
+        L.AveragePooling2D(2), L.Conv2D(16, 5), L.LeakyReLU(), L.AveragePooling2D(2), L.Flatten(),
+        L.Dense(120), L.LeakyReLU(), L.Dense(84), L.LeakyReLU(), L.Dense(10, activation="softmax")])
+
+
+def test_ex2_functional_api_passes(keras):
+    lesson.ex2.check(lambda: functional_lenet5(keras))
+
+
+def run_test_cell(grade_id, namespace):
+    """Run a test cell of the solution notebook, hidden tests included, in ``namespace``."""
+    notebook = json.loads(NOTEBOOK.read_text())
+    cell = next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    exec("".join(cell["source"]), namespace)
+
+
+@pytest.mark.parametrize("answer", [functional_lenet5, leaky_lenet5,
+                                    lambda keras: lenet5(keras, activation="tanh"),
+                                    lambda keras: lenet5(keras, separate_activation=True)],
+                         ids=["functional", "leaky-relu-layers", "tanh", "activation-layers"])
+def test_ex2_test_cell_with_hidden_tests_passes_right_but_different_answers(keras, answer):
+    run_test_cell("ex2_build_lenet5_test", {"np": np, "keras": keras, "ex2": lesson.ex2,
+                                            "build_lenet5": lambda: answer(keras)})
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -144,7 +191,7 @@ def test_ex2_functional_api_passes(keras):
     (dict(flatten="after_dense"), "Flatten is in the wrong place.*before Dense\\(120\\)"),
     (dict(kernel=3), "5x5 kernels"),
     (dict(kernel=3, third_conv=True), "3 Conv2D layer\\(s\\).*'6 conv layers'"),
-    (dict(filters=(8, 16)), "has 8 filters; LeNet-5 has 6"),
+    (dict(filters=(8, 16)), "C1 \\(conv2d.*\\) has filters=8, LeNet-5's 6"),
     (dict(units=(128, 84)), "120, 84 and 10"),
     (dict(out_activation=None), "softmax"),
     (dict(activation=None), "no activation"),
@@ -152,6 +199,23 @@ def test_ex2_functional_api_passes(keras):
 ])
 def test_ex2_wrong(keras, kwargs, match):
     fails(lesson.ex2, builder(keras, **kwargs), match)
+
+
+def test_ex2_subclassed_model_is_refused_with_the_reason(keras):
+    class LeNet(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.body = lenet5(keras)
+
+        def call(self, x):
+            return self.body(x)
+
+    def build():
+        model = LeNet()
+        model(np.zeros((1, 28, 28, 1), "float32"))
+        return model
+
+    fails(lesson.ex2, build, "subclassed model.*cannot load it from its saved file")
 
 
 def test_ex2_same_object_and_trained_models_fail(keras):
@@ -201,7 +265,7 @@ def test_ex3_wrong(keras, kwargs, match):
 
 
 def test_ex3_uncompiled_and_not_a_model(keras):
-    fails(lesson.ex3, lenet5(keras), "not compiled")
+    fails(lesson.ex3, lenet5(keras), "has not been compiled")
     fails(lesson.ex3, "lenet", "should be a Keras model")
 
 
@@ -270,7 +334,7 @@ def test_ex4_wrong_save(keras, wrong_save, match):
     (lambda model, image: model.predict(image, verbose=0), "batch axis"),
     (lambda model, image: model.predict(image[None], verbose=0), "returned the 10 probabilities"),
     (lambda model, image: np.flatnonzero(model.predict(image[None], verbose=0)[0] == 1),
-     "never exactly 1"),
+     "`probabilities == 1` found nothing"),
     (lambda model, image: int(np.argmin(model.predict(image[None], verbose=0)[0])),
      "largest of its 10 probabilities"),
     (lambda model, image: str(predict_right(model, image)), "one int"),
@@ -344,3 +408,16 @@ def test_confusion_matrix_figure_labels_every_class(keras):
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
     written = {t.get_text() for t in ax.texts}
     assert "7" in written and "10" in written and "0" not in written  # zeros left blank
+
+
+# --- the notebook's own test cells, hidden tests included, on right-but-different answers -------
+
+@pytest.mark.parametrize("grade_id, answers", [
+    ("ex1_conv_arithmetic_test", {"conv_output_size": output_size_math,
+                                  "conv_params": lambda k, c, f: k * k * c * f + f}),
+    ("ex4_save_and_reload_test", {"save_and_reload": save_right, "predict_digit": predict_expand}),
+])
+def test_test_cells_with_hidden_tests_pass_right_but_different_answers(keras, grade_id, answers):
+    exercise = lesson.ex1 if grade_id.startswith("ex1") else lesson.ex4
+    run_test_cell(grade_id, {"np": np, "keras": keras, "ex1": exercise, "ex4": exercise,
+                             **answers})

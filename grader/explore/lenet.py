@@ -32,7 +32,10 @@ def probe(model):
     """A model that maps an image batch to the outputs of the four layers and the prediction."""
     keras = import_keras()
     layers = spatial_layers(model)
-    return keras.Model(model.inputs, [layer.output for layer in layers] + [model.outputs[0]]), layers
+    # one input tensor, not the list model.inputs: called on one array, a model built on a list
+    # warns that the structures differ
+    outputs = [layer.output for layer in layers] + [model.outputs[0]]
+    return keras.Model(model.inputs[0], outputs), layers
 
 
 def maps_figure(image, maps, layer, title: str):
