@@ -107,6 +107,29 @@ def safe_mode_refuses_lambda(tf, keras, tmp_path):
         keras.models.load_model(path, safe_mode=True)
 
 
+def augmentation_on_call_off_in_predict(tf, keras):
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    augment = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.RandomRotation(0.5, seed=1)])
+    assert not np.allclose(augment(x), x), "calling the layer directly should augment"
+    assert np.allclose(augment.predict(x, verbose=0), x), "predict should not augment"
+
+
+def cpu_conv_refuses_channels_first(tf, keras):
+    conv = keras.layers.Conv2D(2, 3, data_format="channels_first")
+    with pytest.raises(Exception, match="NHWC"):
+        conv(np.zeros((1, 1, 8, 8), np.float32))
+
+
+def validation_split_takes_the_last_samples(tf, keras):
+    x = np.concatenate([np.zeros((30, 1)), np.ones((10, 1))]).astype("float32")
+    y = x[:, 0].copy()
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False,
+                                                                     kernel_initializer="zeros")])
+    model.compile("sgd", "mse")
+    history = model.fit(x, y, validation_split=0.25, epochs=1, shuffle=True, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(1.0)  # the last 10, all ones
+
+
 CLAIMS = [
     Claim("04", "layers.LeakyReLU's default negative_slope is 0.3, "
                 "activations.leaky_relu's is 0.2", leaky_defaults),
@@ -123,6 +146,12 @@ CLAIMS = [
                 "RandomTranslation are layers", generators_gone),
     Claim("02", "the default image_data_format is channels_last", channels_last_default),
     Claim("07", "load_model(safe_mode=True) refuses a Lambda layer", safe_mode_refuses_lambda),
+    Claim("06, 07", "a random augmentation layer called directly augments; predict() does not",
+          augmentation_on_call_off_in_predict),
+    Claim("02, 07", "TensorFlow's CPU convolutions refuse channels_first (NHWC only)",
+          cpu_conv_refuses_channels_first),
+    Claim("03", "validation_split holds out the last samples, taken before any shuffling",
+          validation_split_takes_the_last_samples),
 ]
 
 
