@@ -117,15 +117,20 @@ def render(activation, slope, x_range, layers):
         rows.append(("note", "even at its best (x = 0) the sigmoid passes on only a quarter of "
                              "the gradient: deep sigmoid stacks vanish."))
     elif activation == "tanh":
-        rows.append(("note", "slope 1 at x = 0, but tanh saturates as the sigmoid does: "
-                             "tanh'(3) ≈ 0.0099. Its gradients vanish too."))
+        rows.append(("note", "centred on 0, and slope 1 at x = 0 (four times the sigmoid's "
+                             "best); but tanh saturates as the sigmoid does: tanh'(3) ≈ 0.0099. "
+                             "Its gradients vanish too."))
     elif activation == "relu":
         rows.append(("note", "slope exactly 1 for every positive input: no shrinking there. "
                              "Negative inputs pass nothing back: a unit that is negative for "
                              "every input is 'dead'."))
-    elif uses_a:
-        rows.append(("note", f"negative inputs keep a slope of {'a' if activation == 'leaky_relu' else 'a·eˣ'}, so a unit "
-                             "never stops learning completely."))
+    elif activation == "leaky_relu":
+        rows.append(("note", "negative inputs keep a slope of a, so a unit never stops learning "
+                             "completely. Default a: 0.2 in keras.activations.leaky_relu, 0.3 in "
+                             "keras.layers.LeakyReLU, 0.01 in PyTorch."))
+    elif activation == "elu":
+        rows.append(("note", "negative inputs keep a slope of a·eˣ, so a unit never stops "
+                             "learning completely."))
     table = "".join(f"<tr><td style='padding-right:1em'><b>{k}</b></td><td>{v}</td></tr>"
                     for k, v in rows)
     return f"<table>{table}</table>", figure(activation, label, x, f, d, intervals)
