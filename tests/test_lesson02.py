@@ -5,6 +5,8 @@ divided by 255 twice, an unshuffled validation split. The explorer is driven by 
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,19 @@ def test_exports():
                      "pipeline_model"]
     for e in lesson.__all__:
         assert getattr(lesson, e).hint_text
+
+
+CATALOGUE = [(e, mistake) for e in lesson.__all__ for mistake in getattr(lesson, e).mistakes]
+
+
+@pytest.mark.parametrize("e, mistake", CATALOGUE,
+                         ids=[f"{e}-{i}-{m.label}" for i, (e, m) in enumerate(CATALOGUE)])
+def test_each_catalogued_mistake_fails_with_its_message(e, mistake):
+    fails(getattr(lesson, e), mistake.computes, re.escape(mistake.says.split("{")[0]))
+
+
+def test_the_array_exercises_have_catalogues():
+    assert all(getattr(lesson, e).mistakes for e in ("ex1", "ex2", "ex3"))
 
 
 # --- exercise 1 --------------------------------------------------------------------------------
@@ -265,6 +280,35 @@ def mlp(keras, input_shape=(28, 28, 1), units=64, activation="softmax", train=Tr
 
 def test_ex5_right(keras):
     lesson.ex5.check(mlp(keras))  # raises CheckFailed if wrong
+
+
+def test_ex5_functional_model_passes(keras):
+    inputs = keras.Input(shape=(28, 28, 1))
+    hidden = keras.layers.Dense(96, activation="tanh")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((32, 28, 28, 1), np.float32), np.zeros(32), epochs=1, verbose=0)
+    lesson.ex5.check(model)  # raises CheckFailed if wrong
+
+
+def test_ex5_subclassed_model_says_why(keras):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flat, self.out = keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x):
+            return self.out(self.flat(x))
+
+    model = Net()
+    model(np.zeros((1, 28, 28, 1), np.float32))
+    fails(lesson.ex5, model, "subclassed model")
+
+
+def test_ex5_loss_must_match_the_softmax(keras):
+    model = mlp(keras, train=False)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    fails(lesson.ex5, model, "Binary cross-entropy")
 
 
 @pytest.mark.parametrize("kwargs, match", [
