@@ -1,5 +1,7 @@
 """Lesson 05 (dropout): right answers pass, known-wrong answers fail with a message naming the
 mistake, and the explorer responds to its controls."""
+import re
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,19 @@ def test_exports():
     names = [getattr(lesson, e).name for e in lesson.__all__]
     assert names == ["dropout", "generalisation_gap", "dropout_model"]
     for e in lesson.__all__:
-        assert getattr(lesson, e).hint_text
+        nudge, idea = getattr(lesson, e).hints
+        assert nudge and idea and nudge != idea
+
+
+def says(mistake):
+    """What a catalogued mistake's message says before its first placeholder."""
+    literal = mistake.says.split("{")[0]
+    assert len(literal) >= 10, mistake.says
+    return re.escape(literal)
+
+
+def mistake_id(mistake):
+    return re.sub(r"\W+", "-", mistake.says[:40]).strip("-")
 
 
 # --- exercise 1 --------------------------------------------------------------------------------
@@ -78,20 +92,34 @@ def test_ex1_right_never_flakes(seed):
     lesson.check_dropout(inverted, seed=seed)
 
 
+def test_ex1_rate_zero_and_inference_may_return_x_itself():
+    # The identity at inference (and for rate 0) may hand back x itself or a copy of it.
+    lesson.ex1.check(inverted)
+    x = np.ones((3, 4), dtype="float32")
+    assert inverted(x, 0.5, False, np.random.default_rng(0)) is x
+
+
+@pytest.mark.parametrize("mistake", lesson.ex1.mistakes, ids=mistake_id)
+def test_ex1_every_catalogued_mistake_fails_with_its_message(mistake):
+    fails(lesson.ex1, mistake.computes, says(mistake))
+
+
 @pytest.mark.parametrize("wrong, match", [
     (stub, "NotImplementedError"),
-    (dropout_with(scale="none"), "Kept units must be scaled by 1/\\(1-rate\\)"),
+    (dropout_with(scale="none"), "kept values are unchanged"),
     (dropout_with(scale="times"), "multiplied by 1 - rate"),
     (dropout_with(keep_prob=True), "probability of KEEPING"),
     (dropout_with(infer="active"), "still active at inference"),
-    (dropout_with(infer="scaled"), "scaling at inference"),
+    (dropout_with(infer="scaled"), "non-inverted"),
     (dropout_with(in_place=True), "changed the array it was given"),
     (dropout_with(shared_mask=True), "same units|shared"),
     (dropout_with(global_rng=True), "does not come from `rng`"),
     (dropout_with(fixed_mask=True), "different seeds gave the same mask"),
     (dropout_with(flat_only=True), "Calling `dropout` raised|shape"),
     (lambda x, rate, training, rng: list(x), "numpy array"),
-    (lambda x, rate, training, rng: x, "no value was zeroed"),
+    (lambda x, rate, training, rng: x, "Nothing was zeroed"),
+    (lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate / 2) / (1 - rate),
+     "zeroed \\(expected about 25%\\)"),
 ])
 def test_ex1_wrong(wrong, match):
     fails(lesson.ex1, wrong, match)
@@ -132,14 +160,6 @@ def test_ex2_float32_rounding_is_tolerated_or_named():
     (lambda h: h["acc"][-1] - h["val_acc"][-1], "'accuracy' and 'val_accuracy'"),
     (lambda h: h.history["accuracy"][-1] - h.history["val_accuracy"][-1], "History .* dict"),
     (lambda h: h["accuracy"][-1] - h["val_accuracy"][-1], "History .* dict"),
-    (lambda h: -gap_right(h), "validation minus training"),
-    (lambda h: 100 * gap_right(h), "percentage"),
-    (lambda h: (lambda l: l["accuracy"][0] - l["val_accuracy"][0])(getattr(h, "history", h)),
-     "FIRST epoch"),
-    (lambda h: (lambda l: max(l["accuracy"]) - max(l["val_accuracy"]))(getattr(h, "history", h)),
-     "best minus best"),
-    (lambda h: (lambda l: np.mean(l["accuracy"]) - np.mean(l["val_accuracy"]))(
-        getattr(h, "history", h)), "mean over all epochs"),
     (lambda h: (lambda l: l["loss"][-1] - l["val_loss"][-1])(getattr(h, "history", h)),
      "the gap is"),
     (lambda h: "0.1", "the gap is|one number"),
@@ -147,6 +167,16 @@ def test_ex2_float32_rounding_is_tolerated_or_named():
 ])
 def test_ex2_wrong(wrong, match):
     fails(lesson.ex2, wrong, match)
+
+
+@pytest.mark.parametrize("mistake", lesson.ex2.mistakes, ids=mistake_id)
+def test_ex2_every_catalogued_mistake_fails_with_its_message(mistake):
+    fails(lesson.ex2, mistake.computes, says(mistake))
+
+
+def test_ex2_acc_message_states_the_rule():
+    fails(lesson.ex2, lambda h: h.history["acc"][-1] - h.history["val_acc"][-1],
+          "named after the metrics as compiled")
 
 
 # --- exercise 3 --------------------------------------------------------------------------------
@@ -180,14 +210,39 @@ def test_ex3_flat_input_passes(keras):
     lesson.ex3.check(mlp(keras, input_shape=(784,)))  # raises CheckFailed if wrong
 
 
+def test_ex3_sequential_with_nested_dropout_block_passes(keras):
+    layers = keras.layers
+    block = keras.Sequential([layers.Dense(32, activation="relu"), layers.Dropout(0.3)])
+    model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dropout(0.1), block,
+                              layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((32, 28, 28)), np.zeros(32), verbose=0)
+    lesson.ex3.check(model)  # raises CheckFailed if wrong
+
+
+def test_ex3_subclassed_model_says_why_it_cannot_be_graded(keras):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flat, self.drop = keras.layers.Flatten(), keras.layers.Dropout(0.5)
+            self.out = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x, training=False):
+            return self.out(self.drop(self.flat(x), training=training))
+
+    model = Net()
+    model(np.zeros((1, 28, 28), dtype="float32"))
+    fails(lesson.ex3, model, "subclassed model")
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(rates=()), "no Dropout layer"),
     (dict(rates=(0.0,)), "rate of 0 drops nothing"),
     (dict(train=False), "not been trained"),
-    (dict(compile=False), "not compiled"),
+    (dict(compile=False), "not been compiled"),
     (dict(loss="mse", train=False), "sparse_categorical_crossentropy"),
     (dict(activation=None), "softmax"),
-    (dict(functional_training=True), "still active at inference"),
+    (dict(functional_training=True), "with training=True: hard-wired, dropout is still active"),
     (dict(last_dropout=True), "after the output"),
     (dict(input_shape=(28, 28, 3)), "28x28 images"),
 ])

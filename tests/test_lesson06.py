@@ -1,5 +1,7 @@
 """Lesson 06 (augmentation): right answers pass, known-wrong answers fail with a message naming
 the mistake, and the explorer responds to its controls."""
+import re
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,9 @@ def test_exports():
     names = [getattr(lesson, e).name for e in lesson.__all__]
     assert names == ["augmentation", "augmented_model", "augment_dataset"]
     for e in lesson.__all__:
-        assert getattr(lesson, e).hint_text
+        nudge, idea = getattr(lesson, e).hints
+        assert nudge and idea and nudge != idea
+        assert not getattr(lesson, e).mistakes  # layers, models and pipelines: checked by property
 
 
 # --- exercise 1 --------------------------------------------------------------------------------
@@ -65,6 +69,26 @@ def test_ex1_right(keras, kwargs):
 ])
 def test_ex1_wrong(keras, kwargs, match):
     fails(lesson.ex1, augmentation(keras, **kwargs), match)
+
+
+MAKE = {"RandomFlip": lambda L: L.RandomFlip("horizontal"),
+        "RandomBrightness": lambda L: L.RandomBrightness(0.2),
+        "RandomContrast": lambda L: L.RandomContrast(0.2), "Flatten": lambda L: L.Flatten(),
+        "Rescaling": lambda L: L.Rescaling(1.0), "Reshape": lambda L: L.Reshape((28, 28, 1))}
+
+
+@pytest.mark.parametrize("kind", sorted(lesson.FORBIDDEN))
+def test_ex1_every_forbidden_layer_is_named_with_its_reason(keras, kind):
+    fails(lesson.ex1, augmentation(keras, extra=[MAKE[kind]]),
+          re.escape(f"contains a {kind}") + ".*" + re.escape(lesson.FORBIDDEN[kind][:40]))
+
+
+@pytest.mark.parametrize("kind", sorted(lesson.LIMITS))
+def test_ex1_every_range_limit_is_enforced(keras, kind):
+    limit, says = lesson.LIMITS[kind]
+    strong = {"RandomRotation": dict(rotation=2 * limit), "RandomTranslation":
+              dict(translation=(0.05, 2 * limit)), "RandomZoom": dict(zoom=2 * limit)}[kind]
+    fails(lesson.ex1, augmentation(keras, **strong), re.escape(says.split("{")[0]))
 
 
 def test_ex1_not_a_sequential(keras):
@@ -131,7 +155,7 @@ def test_ex2_input_without_channel_axis_passes_with_reshape(keras):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(random=()), "no augmentation layers inside it"),
     (dict(train=False), "not been trained"),
-    (dict(compile=False), "not compiled"),
+    (dict(compile=False), "not been compiled"),
     (dict(activation=None), "softmax"),
     (dict(flip=True), "flipped 2 is not a 2"),
     (dict(order="after"), "augments after its Dense layer"),
@@ -142,6 +166,33 @@ def test_ex2_input_without_channel_axis_passes_with_reshape(keras):
 ])
 def test_ex2_wrong(keras, kwargs, match):
     fails(lesson.ex2, model_with(keras, **kwargs), match)
+
+
+def test_ex2_a_hard_wired_dropout_is_named(keras):
+    inputs = keras.Input((28, 28, 1))
+    h = keras.layers.RandomRotation(0.05, fill_mode="constant")(inputs)
+    h = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant")(h)
+    h = keras.layers.Dropout(0.3)(keras.layers.Flatten()(h), training=True)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(h))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((32, 28, 28, 1)), np.zeros(32), verbose=0)
+    fails(lesson.ex2, model, r"calls dropout\w* with training=True\. Remove it")
+
+
+def test_ex2_subclassed_model_says_why_it_cannot_be_graded(keras):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.turn = keras.layers.RandomRotation(0.05, fill_mode="constant")
+            self.flat = keras.layers.Flatten()
+            self.out = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x, training=False):
+            return self.out(self.flat(self.turn(x, training=training)))
+
+    model = Net()
+    model(np.zeros((1, 28, 28, 1), dtype="float32"))
+    fails(lesson.ex2, model, "subclassed model")
 
 
 def test_ex2_flattened_input(keras):
