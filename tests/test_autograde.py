@@ -19,6 +19,8 @@ import pytest
 
 from grader.pipeline import assignments
 
+pytestmark = pytest.mark.slow  # runs notebooks end to end: `-m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = assignments(ROOT)
 ACCURACY_CELL = ("02-data-formats", "ex5_pipeline_model")

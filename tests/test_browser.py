@@ -14,6 +14,8 @@ import pytest
 
 from grader.pipeline import assignments
 
+pytestmark = pytest.mark.slow  # runs notebooks end to end: `-m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
