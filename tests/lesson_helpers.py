@@ -1,4 +1,6 @@
 """Helpers the lesson tests share: a not-yet-answered exercise, and a check that must fail."""
+import re
+
 import pytest
 
 from grader.feedback import CheckFailed
@@ -26,3 +28,10 @@ def inert_while_grading(monkeypatch, build, module=None, forbidden=None):
     explorer = build()
     assert explorer.renders == 0 and "skipped while grading" in explorer.html.value
     return explorer
+
+
+def says(mistake):
+    """What a catalogued mistake's message says before its first placeholder."""
+    literal = mistake.says.split("{")[0]
+    assert len(literal) >= 10, mistake.says
+    return re.escape(literal)

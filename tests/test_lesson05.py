@@ -7,7 +7,7 @@ import pytest
 
 from grader.feedback import CheckFailed
 from grader.lessons import dropout as lesson
-from lesson_helpers import fails, inert_while_grading, stub
+from lesson_helpers import fails, inert_while_grading, says, stub
 
 
 def test_exports():
@@ -17,13 +17,6 @@ def test_exports():
     for e in lesson.__all__:
         nudge, idea = getattr(lesson, e).hints
         assert nudge and idea and nudge != idea
-
-
-def says(mistake):
-    """What a catalogued mistake's message says before its first placeholder."""
-    literal = mistake.says.split("{")[0]
-    assert len(literal) >= 10, mistake.says
-    return re.escape(literal)
 
 
 def mistake_id(mistake):

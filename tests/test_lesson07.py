@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.lessons import lenet as lesson
-from lesson_helpers import fails, inert_while_grading, stub
+from lesson_helpers import fails, inert_while_grading, says, stub
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "07-lenet5" / "07-lenet5.ipynb"
 
@@ -23,13 +23,6 @@ def test_exports():
     for e in lesson.__all__:
         nudge, idea = getattr(lesson, e).hints
         assert nudge and idea and nudge != idea
-
-
-def says(mistake):
-    """What a catalogued mistake's message says before its first placeholder."""
-    literal = mistake.says.split("{")[0]
-    assert len(literal) >= 10, mistake.says
-    return re.escape(literal)
 
 
 # --- exercise 1 --------------------------------------------------------------------------------
