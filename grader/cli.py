@@ -81,7 +81,8 @@ def cmd_lab(args) -> int:
 def cmd_calibrate(args) -> int:
     from .calibrate import calibrate
 
-    return calibrate(args.root, seeds=args.seeds, datasets=args.datasets, only=args.models)
+    return calibrate(args.root, seeds=args.seeds, datasets=args.datasets, only=args.models,
+                     variant_seeds=args.variant_seeds, variants=args.answers)
 
 
 def cmd_bench(args) -> int:
@@ -123,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_lab)
 
     p = sub.add_parser("calibrate", help="train the reference models over seeds, set targets")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=5, help="seeds for each reference answer")
+    p.add_argument("--variant-seeds", type=int, default=2,
+                   help="seeds for each right variant of it (grader/variants.py)")
+    p.add_argument("--answers", nargs="*", help="only these: 'reference' and variant names "
+                                                "(default: all; the others' runs are kept)")
     p.add_argument("--datasets", nargs="*", help="default: every dataset available here")
     p.add_argument("--models", nargs="*", help="default: every graded model")
     p.add_argument("--root", type=Path)

@@ -92,7 +92,7 @@ def model_course(tmp_path):
     return course
 
 
-def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds):
+def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds, **options):
     entries = {"99-probe": {"assignment": "99-model", "grade_id": "ex1_model_test",
                             "margin": 0.02, "max_gap": max_gap,
                             "baseline_model": "99-baseline", "targets": {}}}
@@ -100,7 +100,8 @@ def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds):
     source = tmp_path / "source.json"
     source.write_text(json.dumps(entries))
     monkeypatch.setattr(calibrate, "TARGETS_FILE", source)
-    status = calibrate.calibrate(model_course, seeds=seeds, datasets=["mnist"], output=written)
+    status = calibrate.calibrate(model_course, seeds=seeds, datasets=["mnist"], output=written,
+                                 **options)
     return status, json.loads(written.read_text())["99-probe"]
 
 
@@ -122,6 +123,41 @@ def test_calibrate_sets_targets_below_the_worst_seed_with_evidence(tmp_path, cap
     assert "99-probe         mnist " in capsys.readouterr().out
 
 
+WEAKER = """\
+model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+    keras.layers.Dense(10, activation='softmax')])
+model.compile('sgd', 'sparse_categorical_crossentropy')
+model.fit(x[:300] / 255, y[:300], epochs=1, verbose=0)   # a right answer that learns less
+"""
+
+
+@pytest.mark.slow  # three notebook runs
+def test_calibrate_sets_the_target_below_every_right_variant(tmp_path, capsys, monkeypatch,
+                                                             model_course):
+    from grader import variants
+
+    monkeypatch.setitem(variants.VARIANTS, "99-probe",
+                        (variants.Variant("weaker", "SGD on 300 images", WEAKER),))
+    status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=0.5, seeds=1,
+                                   variant_seeds=1)
+    assert status == 0
+    runs = entry["targets"]["mnist"]["runs"]
+    by_answer = {run["variant"]: run["accuracy"] for run in runs}
+    assert set(by_answer) == {"reference", "weaker"}
+    assert by_answer["weaker"] < by_answer["reference"], "the variant really ran in its place"
+    assert entry["targets"]["mnist"]["target"] <= by_answer["weaker"] - 0.02
+    assert "(weaker seed 0)" in entry["targets"]["mnist"]["basis"]
+    assert "99-probe         mnist         weaker " in capsys.readouterr().out
+    # Re-running only the reference keeps the variant's evidence, and its bound on the target.
+    (tmp_path / "source.json").write_text(json.dumps({"99-probe": entry}))
+    monkeypatch.setattr(calibrate, "TARGETS_FILE", tmp_path / "source.json")
+    calibrate.calibrate(model_course, seeds=1, datasets=["mnist"], variants=["reference"],
+                        output=tmp_path / "again.json")
+    again = json.loads((tmp_path / "again.json").read_text())["99-probe"]["targets"]["mnist"]
+    assert [run["variant"] for run in again["runs"]] == ["weaker", "reference"]
+    assert again["target"] <= by_answer["weaker"] - 0.02
+
+
 def test_calibrate_refuses_a_dataset_it_cannot_load(tmp_path, capsys, monkeypatch, model_course):
     monkeypatch.setenv("GRADER_DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
@@ -141,7 +177,7 @@ def test_calibrate_fails_when_the_reference_overfits_beyond_its_bound(tmp_path, 
                                                                     monkeypatch, model_course):
     status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=-0.5, seeds=1)
     assert status == 1
-    assert "the reference itself over-fits beyond max_gap -0.5" in capsys.readouterr().out
+    assert "an answer the exercise allows over-fits beyond max_gap -0.5" in capsys.readouterr().out
 
 
 def test_lenet5_arithmetic_matches_the_hand_count(keras):
