@@ -59,3 +59,18 @@ def test_keras_warnings_reach_students_but_never_a_graded_run(code, grading, sho
         assert "`decay` is no longer supported and will be ignored" in done.stderr
     else:
         assert done.stderr == "", done.stderr[:500]
+
+
+@pytest.mark.parametrize("chosen, expected", [(None, "1"), ("0", "0")])
+def test_onednn_kernels_are_on_unless_the_user_chose(chosen, expected):
+    """TensorFlow leaves oneDNN off on CPUs without AVX-512 VNNI, where convolutions are then
+    several times slower; the course turns it on, and a user's own setting wins."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if chosen is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = chosen
+    code = "import os, grader; grader.setup(); print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == expected and done.stderr == ""
