@@ -64,10 +64,12 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
         answers = [(REFERENCE, None, seeds)] + [(v.name, v.source, variant_seeds)
                                                for v in variants_of(name)]
         answers = [a for a in answers if not variants or a[0] in variants]
+        declared = {REFERENCE} | {v.name for v in variants_of(name)}
         for key, dataset in keys.items():
             rerun = {label for label, _, _ in answers}
+            # Runs of a variant no longer declared are no evidence for the exercise as it is.
             runs = [r for r in entry["targets"].get(key, {}).get("runs", [])
-                    if r.get("variant", REFERENCE) not in rerun]
+                    if r.get("variant", REFERENCE) in declared - rerun]
             for label, source, count in answers:
                 for seed in range(count):
                     record = calibration_run(notebook, name, entry, dataset, seed, answer_cell,

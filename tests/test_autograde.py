@@ -4,6 +4,8 @@
 - untouched: the course/ notebooks as released, which must score 0 (and the batch goes on);
 - one-wrong: one exercise answered wrong, which must lose exactly that exercise's points;
 - broken: a notebook that is not JSON, which scores 0 without stopping the others;
+- one-wrong also answers every trained-model exercise with a right choice other than the
+  reference's (the first of ``grader.variants``), which must keep its full marks;
 - three students who cheat on the accuracy-graded model: they monkeypatch grader.checks, fake
   the check's result, or hard-code the test answers. None may keep those points.
 """
@@ -17,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from grader.lessons import lesson as registered_lesson
 from grader.pipeline import assignments
+from grader.targets import load_targets
+from grader.variants import variants
 
 pytestmark = pytest.mark.slow  # runs notebooks end to end: `-m "not slow"` skips it
 
@@ -124,6 +129,13 @@ dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val)
 }
 
 
+def variant_answers(lesson):
+    """grade id -> the first right variant of each model the lesson grades."""
+    targets = load_targets()
+    return {targets[model]["grade_id"].removesuffix("_test"): variants(model)[0].source
+            for model in registered_lesson(lesson).graded_models}
+
+
 def notebook(kind, lesson):
     folder = "solutions" if kind == "solution" else "course"
     return json.loads((ROOT / folder / lesson / f"{lesson}.ipynb").read_text())
@@ -151,8 +163,10 @@ def graded(tmp_path_factory):
     for lesson in LESSONS:
         submit(root, "solution", lesson, notebook("solution", lesson))
         submit(root, "untouched", lesson, notebook("course", lesson))
-        grade_id, source = WRONG[lesson]
-        submit(root, "one-wrong", lesson, with_answer(notebook("solution", lesson), grade_id, source))
+        nb = notebook("solution", lesson)
+        for grade_id, source in {**variant_answers(lesson), WRONG[lesson][0]: WRONG[lesson][1]}.items():
+            nb = with_answer(nb, grade_id, source)
+        submit(root, "one-wrong", lesson, nb)
     submit(root, "broken", LESSONS[0], '{"cells": [ this is not a notebook')
     for student, source in CHEATS.items():
         submit(root, student, ACCURACY_CELL[0],
@@ -185,6 +199,15 @@ def test_solution_scores_full_marks(graded, lesson):
     keys = columns(maxima, lesson)
     assert len(keys) >= 3
     assert points(rows["solution"], keys) == points(maxima, keys), rows["solution"]
+
+
+@pytest.mark.parametrize("lesson", [lesson for lesson in LESSONS if variant_answers(lesson)])
+def test_a_right_choice_other_than_the_reference_scores_full_marks(graded, lesson):
+    rows, maxima, *_ = graded
+    for grade_id in variant_answers(lesson):
+        key = f"{lesson}/{grade_id}_test"
+        assert float(maxima[key]) > 0 and float(rows["one-wrong"][key]) == float(maxima[key]), \
+            rows["one-wrong"]["notes"]
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

@@ -148,7 +148,9 @@ def test_calibrate_sets_the_target_below_every_right_variant(tmp_path, capsys, m
     assert entry["targets"]["mnist"]["target"] <= by_answer["weaker"] - 0.02
     assert "(weaker seed 0)" in entry["targets"]["mnist"]["basis"]
     assert "99-probe         mnist         weaker " in capsys.readouterr().out
-    # Re-running only the reference keeps the variant's evidence, and its bound on the target.
+    # Re-running only the reference keeps the variant's evidence, and its bound on the target;
+    # the runs of a variant no longer declared go.
+    entry["targets"]["mnist"]["runs"].append({"variant": "withdrawn", "seed": 0, "accuracy": 0.1})
     (tmp_path / "source.json").write_text(json.dumps({"99-probe": entry}))
     monkeypatch.setattr(calibrate, "TARGETS_FILE", tmp_path / "source.json")
     calibrate.calibrate(model_course, seeds=1, datasets=["mnist"], variants=["reference"],

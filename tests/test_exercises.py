@@ -88,3 +88,43 @@ def test_mistakes_have_messages(lesson, i, exercise):
     for mistake in exercise.mistakes:
         assert callable(mistake.computes) and len(mistake.says) > 30, mistake
         assert mistake.part in (None, *exercise.names), mistake
+
+
+def exercise_text(model: str) -> str:
+    """The markdown that states a trained-model exercise: the nearest cell before its answer
+    cell that says its goal and budget."""
+    entry = graded_models()[model]
+    notebook = json.loads((ROOT / "solutions" / entry["assignment"]
+                           / f"{entry['assignment']}.ipynb").read_text())
+    answer = entry["grade_id"].removesuffix("_test")
+    index = next(i for i, c in enumerate(notebook["cells"])
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == answer)
+    for cell in reversed(notebook["cells"][:index]):
+        if cell["cell_type"] == "markdown" and "**Goal and budget.**" in "".join(cell["source"]):
+            return " ".join("".join(cell["source"]).split())
+    raise AssertionError(f"{model}: no 'Goal and budget' paragraph before the cell {answer}")
+
+
+@pytest.mark.parametrize("model", sorted(graded_models()))
+def test_each_trained_model_exercise_states_its_calibrated_goal(model):
+    targets = graded_models()[model]["targets"]
+    goal = (f"at least **{targets['mnist']['target']:.1%}** on MNIST "
+            f"(**{targets['fashion_mnist']['target']:.1%}** on Fashion-MNIST)").replace("%", " %")
+    text = exercise_text(model)
+    assert goal in text, f"{model}: the exercise should say {goal!r} (re-calibrated?)"
+    assert re.search(r"under \*\*\d+ s\*\*", text), f"{model}: the exercise states no time budget"
+
+
+@pytest.mark.parametrize("model", sorted(graded_models()))
+def test_each_target_is_calibrated_over_right_variants(model):
+    from grader.variants import REFERENCE, variants
+
+    chosen = variants(model)
+    assert len(chosen) >= 2, f"{model}: declare right answers other than the reference"
+    answer = graded_models()[model]["grade_id"].removesuffix("_test").split("_", 1)[1]
+    for variant in chosen:
+        assert re.search(rf"^{answer}\s*=", variant.source, re.MULTILINE), (model, variant.name)
+    for key, calibrated in graded_models()[model]["targets"].items():
+        ran = {run.get("variant", REFERENCE) for run in calibrated["runs"]}
+        assert ran == {REFERENCE} | {v.name for v in chosen}, f"{model} {key}: runs of {ran}"
+        assert calibrated["target"] < min(run["accuracy"] for run in calibrated["runs"])

@@ -155,7 +155,7 @@ def check_augmentation(augmentation) -> str:
 
 # --- exercise 2: a trained model with the augmentation inside --------------------------------
 
-SPEC = ModelSpec("augmented_model", inputs=((SIZE, SIZE, 1), (SIZE, SIZE)),
+SPEC = ModelSpec("augmented_model", inputs=((SIZE, SIZE, 1), (SIZE, SIZE)), max_params=600_000,
                  input_advice="keras.Input(shape=(28, 28, 1))", trained_on="x_fit, y_fit")
 
 
@@ -295,10 +295,11 @@ ex2 = Exercise(
     "augmented_model", check_augmented_model,
     hints=("New random layers (not exercise 1's object) right after an image-shaped Input, then "
            "the MLP: Flatten, one hidden Dense, the softmax output.",
-           "In words: input (28, 28, 1); a turn of up to 0.05 and a shift of up to 0.1 both "
-           "ways, filling with black; flatten; 256 ReLU units; 10 softmax outputs. Adam, sparse "
-           "categorical cross-entropy, accuracy; EPOCHS epochs of batches of 128 on x_fit, "
-           "validated on the moved copy, x_val_moved with y_val."))
+           "In words: input (28, 28, 1); transforms as large as what the test does to the "
+           "digits (up to 15 degrees is 15/360 of a turn; 3 pixels of 28 is about 0.1 of the "
+           "size), filling with black; flatten; a few hundred ReLU units; 10 softmax outputs. "
+           "Sparse categorical cross-entropy and accuracy; EPOCHS epochs on x_fit, validated on "
+           "the moved copy, x_val_moved with y_val."))
 ex3 = Exercise(
     "augment_dataset", check_augment_dataset, is_function=True,
     hints=("Dataset.map runs a function on every element, here an (images, labels) pair of "

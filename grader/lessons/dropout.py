@@ -257,9 +257,11 @@ ex2 = Exercise(
            "default). Then last training minus last validation accuracy, a float fraction."))
 ex3 = Exercise(
     "dropout_model", check_dropout_model,
-    hints=("small_data_mlp (section 1) is the same kind of network: add the exercise's Dropout "
-           "layers (one on the flattened pixels, one after each hidden Dense), train on x_fit.",
-           "In words: image input, flatten, a low-rate Dropout, twice (a 256-unit ReLU Dense, a "
-           "Dropout at 0.5), the 10-way softmax; Adam, sparse categorical cross-entropy and "
-           "accuracy; EPOCHS epochs in batches of 256, (x_val, y_val) as validation data. No "
-           "training=True anywhere: fit switches dropout on by itself."))
+    hints=("small_data_mlp (section 1) is the same kind of network: choose where Dropout "
+           "layers go (after hidden Dense layers, perhaps a low rate on the pixels) and how much "
+           "they drop, then train on x_fit.",
+           "In words: image input, flatten, hidden ReLU Dense layers each followed by a Dropout "
+           "(section 6: the gap shrank as the rate grew, and 0.7 learned more slowly; 0.2 at "
+           "most on the input), the 10-way softmax; sparse categorical cross-entropy and "
+           "accuracy; EPOCHS epochs, (x_val, y_val) as validation data. Wider layers need more dropout to stay under the "
+           "gap bound. No training=True anywhere: fit switches dropout on by itself."))

@@ -200,7 +200,7 @@ def check_lenet(model, name: str, preamble=check_structure):
                f"parameters; this LeNet-5 has {LENET_PARAMS:,} (156 + 2,416 + 48,120 + 10,164 + "
                "850). Compare model.summary() with the table.")
     return preamble(model, ModelSpec(name, inputs=((28, 28, 1),), input_advice=INPUT,
-                                     trained_on="train_ds (run the training cell)"))
+                                     trained_on="x_fit, y_fit (run the training cell)"))
 
 
 def check_build_lenet5(fn) -> str:
@@ -358,9 +358,10 @@ ex2 = Exercise(
         "Flatten gives 7·7·12 = 588. summary() checks it: 61,706 parameters for LeNet-5."))
 ex3 = Exercise(
     "lenet", check_trained_lenet, hints=(
-        "A fresh model from exercise 2; compile with Adam on section 6's schedule, the sparse "
-        "cross-entropy, accuracy and STEPS_PER_EXECUTION; fit on train_ds for EPOCHS epochs, "
-        "validating on val_ds (no batch_size: the dataset is batched).",
+        "Pick from section 6's table a batch size and a learning rate (or schedule) that reached "
+        "99 % within a few epochs, then build a fresh lenet with exercise 2's function, compile it with "
+        "the sparse cross-entropy and accuracy, and fit it on x_fit, y_fit (an array or your own "
+        "dataset), validating on val_ds.",
         "On another model: `net = make_net()`; compile with "
         "keras.optimizers.SGD(learning_rate=my_schedule), loss='categorical_crossentropy' (one-"
         "hot labels), metrics=['accuracy'], steps_per_execution=8; `log = net.fit(my_ds, "

@@ -336,8 +336,9 @@ ex2 = Exercise(
         "model.compile(optimizer='adam', loss=..., metrics=['accuracy']); history = model.fit(x, "
         "y, validation_data=(x_v, y_v), epochs=..., batch_size=...). Here: 784 inputs, hidden "
         "layers of 256 and 128 ReLU units, 10 softmax outputs; for integer labels the loss is "
-        "the SPARSE categorical cross-entropy; 4 epochs of 128-image batches, and keep what fit "
-        "returns as mlp_history."))
+        "the SPARSE categorical cross-entropy; the optimiser, epochs and batch size are yours "
+        "(each epoch of 128-image batches takes about a second here: the time budget bounds "
+        "the epochs), and keep what fit returns as mlp_history."))
 ex3 = Exercise(
     "functional_mlp", check_functional_mlp, hints=(
         "In the functional API a layer is first created, then CALLED on a tensor, and returns a "
