@@ -99,7 +99,8 @@ def check_arithmetic(fns, seed=None) -> str:
 # --- exercises 2 and 3: the LeNet-5 structure ----------------------------------------------------
 
 CHANNELS_LAST = ("Keras' default layout is channels_last, (28, 28, 1): height, width, then "
-                 f"channels (TensorFlow's CPU convolutions run only in that layout). Use {INPUT}.")
+                 "channels (the layout every machine's CPU convolutions run; without oneDNN the "
+                 f"only one). Use {INPUT}.")
 FLAT = "`{name}` takes inputs of shape {shape}. A convolution needs image tensors with a " \
        f"channel axis: {INPUT} (one grey channel)."
 WRONG_INPUTS = {  # input shapes with a story, named before the preamble's generic message
