@@ -61,15 +61,14 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
         notebook = solution_notebook(root, entry["assignment"])
         test_cell = entry["grade_id"]
         answer_cell = test_cell.removesuffix("_test")
-        answers = [(REFERENCE, None, seeds)] + [(v.name, v.source, variant_seeds)
-                                               for v in variants_of(name)]
-        answers = [a for a in answers if not variants or a[0] in variants]
-        declared = {REFERENCE} | {v.name for v in variants_of(name)}
+        declared = [(REFERENCE, None, seeds)] + [(v.name, v.source, variant_seeds)
+                                                for v in variants_of(name)]
+        answers = [a for a in declared if not variants or a[0] in variants]
+        rerun = {label for label, _, _ in answers}
         for key, dataset in keys.items():
-            rerun = {label for label, _, _ in answers}
             # Runs of a variant no longer declared are no evidence for the exercise as it is.
             runs = [r for r in entry["targets"].get(key, {}).get("runs", [])
-                    if r.get("variant", REFERENCE) in declared - rerun]
+                    if r.get("variant", REFERENCE) in {a[0] for a in declared} - rerun]
             for label, source, count in answers:
                 for seed in range(count):
                     record = calibration_run(notebook, name, entry, dataset, seed, answer_cell,
@@ -171,7 +170,9 @@ def summary_table(summary: list) -> str:
 def _by_answer(summary: list):
     """The summary's rows split by the answer (reference or variant) each run trained."""
     for name, key, runs, target in summary:
-        labels = dict.fromkeys(r.get("variant", "reference") for r in runs)
+        from .variants import REFERENCE
+
+        labels = dict.fromkeys(r.get("variant", REFERENCE) for r in runs)
         for label in labels:
-            yield (name, key, [r for r in runs if r.get("variant", "reference") == label],
+            yield (name, key, [r for r in runs if r.get("variant", REFERENCE) == label],
                    target, label)
