@@ -3,6 +3,7 @@
 Importing ``grader`` stays fast: TensorFlow is imported only when a function needs it.
 """
 from .quiet import setup
+from .seeding import test_rng
 
 __version__ = "0.1.0"
-__all__ = ["setup", "__version__"]
+__all__ = ["setup", "test_rng", "__version__"]

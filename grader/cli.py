@@ -51,7 +51,8 @@ def cmd_autograde(args) -> int:
     release(root, sorted({a for a, _ in pairs}), release_dir="release")
     notes = {}
     for assignment, student in pairs:
-        run = autograde_one(root, assignment, student, timeout=args.timeout)
+        run = autograde_one(root, assignment, student, timeout=args.timeout,
+                            test_seed=args.test_seed)
         run.problems += gradebook.recheck_models(root, assignment, student, run.started)
         notes[(assignment, student)] = run.problems
         print(f"graded {student}/{assignment} in {run.seconds:.0f} s"
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--csv", type=Path, default=Path("grades.csv"))
     p.add_argument("--timeout", type=float, default=20 * 60, help="seconds per submission")
+    p.add_argument("--test-seed", type=int, default=0,
+                   help="seed of the random inputs of checks and hidden tests: the same seed, "
+                        "the same grade (choose your own to keep the inputs unknown to students)")
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_autograde)
 

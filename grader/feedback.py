@@ -112,8 +112,11 @@ class Exercise:
                 expect(callable(item), f"`{name}` should be a function (defined with `def`), "
                                        f"found {type(item).__name__}.")
         from .quiet import no_warnings
+        from .seeding import kept_random_state
 
-        with no_warnings():  # what the checker's own Keras calls warn about is not the student's
+        # What the checker's own Keras calls warn about is not the student's, and what it builds
+        # or draws must not move the random state the notebook's later training starts from.
+        with no_warnings(), kept_random_state():
             message = self.checker(value)
         print(f"✓ Correct: {', '.join(f'`{name}`' for name in self.names)}"
               + (f". {message}" if message else "."))

@@ -39,3 +39,30 @@ def download_function_module():
     from keras.src.utils import file_utils
 
     return file_utils
+
+
+def random_state_holders():
+    """Get/set pairs for the random state Keras keeps out of sight: its global ``SeedGenerator``
+    (what unseeded ``keras.random`` calls draw from). TensorFlow's stateful ops are not among
+    them: their state lives in cached kernels that cannot be read back, only cleared."""
+    import sys
+
+    holders = []
+    if "keras" in sys.modules:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+
+        key = seed_generator.GLOBAL_SEED_GENERATOR
+
+        def get_keras():
+            generator = global_state.get_global_attribute(key)
+            return generator, (None if generator is None else generator.state.numpy())
+
+        def set_keras(saved):
+            generator, value = saved
+            global_state.set_global_attribute(key, generator)
+            if generator is not None:
+                generator.state.assign(value)
+
+        holders.append((get_keras, set_keras))
+    return holders

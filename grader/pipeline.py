@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .seeding import TEST_SEED_ENV
+
 SUBMISSION_TIMEOUT_S = 20 * 60
 
 
@@ -32,8 +34,9 @@ def find_root(start: Path | None = None) -> Path:
                         "folder (the one with solutions/ and course/), or pass --root.")
 
 
-def nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+def nbgrader(root: Path, *args: str, timeout: float | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **(env or {}))
     # nbgrader runs `alembic` (its database migrations) from the same environment's bin folder.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
@@ -111,13 +114,15 @@ def unreadable_notebooks(folder: Path) -> list[str]:
 
 
 def autograde_one(root: Path, assignment: str, student: str,
-                  timeout: float = SUBMISSION_TIMEOUT_S) -> SubmissionRun:
+                  timeout: float = SUBMISSION_TIMEOUT_S, test_seed: int = 0) -> SubmissionRun:
+    """Grade one submission; the checks and hidden tests draw their inputs from ``test_seed``
+    (grader.seeding), so grading the same submission again gives the same grade."""
     started = time.time()
     run = SubmissionRun(student, assignment, ok=False, seconds=0.0, started=started)
     run.problems += unreadable_notebooks(root / "submitted" / student / assignment)
     try:
         done = nbgrader(root, "autograde", assignment, "--student", student, "--force",
-                        timeout=timeout)
+                        timeout=timeout, env={TEST_SEED_ENV: str(test_seed)})
         run.ok = done.returncode == 0
         if not run.ok and not run.problems:
             run.problems.append("nbgrader could not grade this submission: "

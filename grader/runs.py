@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .seeding import TEST_SEED_ENV
+
 NOTEBOOK_TIMEOUT_S = 600  # per cell, generous: a run measures time, the budget is judged after
 
 
@@ -83,7 +85,9 @@ def run_notebook(notebook: Path, workdir: Path, seed: int, dataset: str,
     if answers:
         raise ValueError(f"{notebook.name} has no cell {', '.join(answers)} to put an answer in")
     started = time.perf_counter()
-    with environment(GRADER_SEED=str(seed), COURSE_DATASET=dataset):
+    # The checks' and hidden tests' inputs drawn as grading draws them (grader.seeding).
+    test_seed = os.environ.get(TEST_SEED_ENV, "0")
+    with environment(GRADER_SEED=str(seed), COURSE_DATASET=dataset, **{TEST_SEED_ENV: test_seed}):
         NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT_S, allow_errors=True, record_timing=True,
                        resources={"metadata": {"path": str(workdir)}}).execute()
     total = time.perf_counter() - started

@@ -160,7 +160,9 @@ def run_test_cell(grade_id, namespace):
     notebook = json.loads(NOTEBOOK.read_text())
     cell = next(c for c in notebook["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    exec("".join(cell["source"]), namespace)
+    import grader
+
+    exec("".join(cell["source"]), {"grader": grader, **namespace})  # as the setup cell imports it
 
 
 @pytest.mark.parametrize("answer", [functional_lenet5, leaky_lenet5,

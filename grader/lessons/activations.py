@@ -17,6 +17,7 @@ from ..feedback import CheckFailed, Exercise, Mistake, call, expect
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model, graded_later
 from ..quiet import import_tensorflow
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5", "ex6", "ex7"]
 
@@ -67,7 +68,7 @@ def _softmax(x, shift=-1, total=-1):
 def _check_activation(fn, exercise, seed, scale, formula, big, overflow) -> str:
     """``fn`` against keras.activations.<name> on random inputs, then finite at ±1000."""
     name, low = exercise.name, 0 if exercise.name == "sigmoid" else -1
-    for x in _samples(np.random.default_rng(seed), scale, 2 * scale):
+    for x in _samples(test_rng(seed), scale, 2 * scale):
         _compare(fn, exercise, x, _keras_activation(name, x), f"{name}({{at:.3f}}) should be "
                  f"{{want:.6f}} (as keras.activations.{name} says), yours gave {{got:.6f}} (and "
                  f"values from {{lo:.3g}} to {{hi:.3g}}; a {name} stays between {low} and 1). "
@@ -80,6 +81,7 @@ def _check_activation(fn, exercise, seed, scale, formula, big, overflow) -> str:
     return f"matches keras.activations.{name}, between {low} and 1, finite at ±1000."
 
 
+@keeps_random_state
 def check_sigmoid(fn, seed=None) -> str:
     no_library(fn, "sigmoid", {"sigmoid", "expit"}, "sigmoid(x) = 1 / (1 + np.exp(-x)).")
     return _check_activation(
@@ -88,6 +90,7 @@ def check_sigmoid(fn, seed=None) -> str:
         "(as exp(x) / (1 + exp(x)) does).")
 
 
+@keeps_random_state
 def check_tanh(fn, seed=None) -> str:
     no_library(fn, "tanh", {"tanh"},
                "derive it from the sigmoid: tanh(x) = 2*sigmoid(2x) - 1, written with np.exp.")
@@ -97,6 +100,7 @@ def check_tanh(fn, seed=None) -> str:
         "1: there an overflow only makes a term 0.")
 
 
+@keeps_random_state
 def check_relus(functions, seed=None) -> str:
     try:
         relu, leaky_relu = functions
@@ -105,7 +109,7 @@ def check_relus(functions, seed=None) -> str:
     for fn, name in ((relu, "relu"), (leaky_relu, "leaky_relu")):
         no_library(fn, name, {"relu", "leaky_relu", "ReLU", "LeakyReLU", "relu6"},
                    "np.maximum and np.where are all you need.")
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     for x in _samples(rng, 3, 4)[:2]:
         _compare(relu, ex3, x, _keras_activation("relu", x), "relu({at:.3f}) should be "
                  "{want:.3f}, yours gave {got:.3f}. relu(x) = max(x, 0), element by element.",
@@ -127,8 +131,9 @@ def check_relus(functions, seed=None) -> str:
 
 # --- exercise 4: softmax ----------------------------------------------------------------------
 
+@keeps_random_state
 def check_softmax(fn, seed=None) -> str:
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     no_library(fn, "softmax", {"softmax", "log_softmax", "Softmax"},
                "exponentiate (after subtracting the max) and divide by the sum.")
     n, k = int(rng.integers(3, 7)), int(rng.integers(7, 11))  # n != k: axis mistakes show
@@ -171,6 +176,7 @@ def _tape_derivative(name: str, x: np.ndarray) -> np.ndarray:
     return tape.gradient(y, v).numpy()
 
 
+@keeps_random_state
 def check_derivatives(functions, seed=None) -> str:
     if not isinstance(functions, (tuple, list)) or len(functions) != 3:
         raise CheckFailed("Exercise 5 needs three functions: `sigmoid_derivative`, "
@@ -178,7 +184,7 @@ def check_derivatives(functions, seed=None) -> str:
     for fn, name in zip(functions, ex5.names):
         no_library(fn, name, {"GradientTape", "gradient", "grad", "jacobian"},
                    "work out the derivative on paper and write the formula with NumPy.")
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     x = rng.normal(0, 3, size=int(rng.integers(8, 20)))
     x[np.abs(x) < 1e-3] = 0.5  # keep away from ReLU's kink
     x[0], x[1] = -abs(x[0]) - 0.5, abs(x[1]) + 0.5  # both signs, always
@@ -246,8 +252,9 @@ def _same(found, ref) -> bool:
     return len(found) == len(ref) and bool(np.allclose(found, ref, rtol=2e-3, atol=1e-9))
 
 
+@keeps_random_state
 def check_gradient_norms(fn, seed=None) -> str:
-    rng, ratio = np.random.default_rng(seed), None
+    rng, ratio = test_rng(seed), None
     for model in _checker_models(rng):
         n_images = int(rng.integers(24, 48))
         x = rng.random((n_images, *model.inputs[0].shape[1:])).astype(np.float32)
@@ -280,6 +287,7 @@ DEEP_MLP = ModelSpec("deep_mlp", inputs=((28, 28),), max_params=PARAM_BUDGET,
                      trained_on="the scaled training images x_train_f")
 
 
+@keeps_random_state
 def check_deep_mlp(model) -> str:
     facts = check_trained_model(model, DEEP_MLP)
     hidden = _dense_layers(model)[:-1]

@@ -7,6 +7,7 @@ from ..feedback import CheckFailed, Exercise, call, expect
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model
 from ..quiet import import_tensorflow
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3"]
 
@@ -23,7 +24,7 @@ def _numpy(value) -> np.ndarray:
 def digit_like(n: int, seed=None) -> np.ndarray:
     """``n`` float32 images (n, 28, 28, 1) in [0, 1]: random strokes on a black border."""
     x = np.zeros((n, SIZE, SIZE, 1), dtype=np.float32)
-    x[:, 4:24, 6:22, 0] = np.random.default_rng(seed).random((n, 20, 16)) ** 3
+    x[:, 4:24, 6:22, 0] = test_rng(seed).random((n, 20, 16)) ** 3
     return x
 
 
@@ -77,6 +78,7 @@ LIMITS = {  # kind: the largest factor that keeps digits digits, and what to say
 }
 
 
+@keeps_random_state
 def check_random_layers(layers, name: str) -> None:
     """Kinds, ranges and fill mode of augmentation layers, with the usual mistakes named."""
     kinds = [type(layer).__name__ for layer in layers]
@@ -117,6 +119,7 @@ FLAT_ROWS = ("Augmentation turns and shifts IMAGES: it needs image tensors (N, 2
 
 # --- exercise 1: a Sequential of augmentation layers ------------------------------------------
 
+@keeps_random_state
 def check_augmentation(augmentation) -> str:
     keras = import_tensorflow()[1]
     name = "augmentation"
@@ -159,6 +162,7 @@ SPEC = ModelSpec("augmented_model", inputs=((SIZE, SIZE, 1), (SIZE, SIZE)), max_
                  input_advice="keras.Input(shape=(28, 28, 1))", trained_on="x_fit, y_fit")
 
 
+@keeps_random_state
 def check_augmented_model(model) -> str:
     from ..evaluate import layers_called_with_training
 
@@ -201,7 +205,7 @@ def check_augmented_model(model) -> str:
 def discs(n: int, seed=None):
     """Images (n, 28, 28, 1) each holding a centred disc of radius 9 with its own brightness,
     and those brightnesses: a small turn or shift leaves the centre pixel's value unchanged."""
-    values = np.random.default_rng(seed).permutation(np.linspace(0.2, 1.0, n)).astype(np.float32)
+    values = test_rng(seed).permutation(np.linspace(0.2, 1.0, n)).astype(np.float32)
     yy, xx = np.mgrid[:SIZE, :SIZE]
     disc = ((yy - 13.5) ** 2 + (xx - 13.5) ** 2 <= 81).astype(np.float32)
     return values[:, None, None, None] * disc[None, :, :, None], values
@@ -230,9 +234,10 @@ def _epoch(ds, what: str):
     return [p[0] for p in pairs], np.concatenate([p[1] for p in pairs] or [np.array([])])
 
 
+@keeps_random_state
 def check_augment_dataset(fn, seed=None) -> str:
     tf, keras = import_tensorflow()
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     n, batch = int(rng.integers(30, 50)), int(rng.integers(5, 9))
     images, values = discs(n, rng)
     labels = rng.integers(0, 10, n).astype("int64")

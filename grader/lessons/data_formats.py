@@ -8,6 +8,7 @@ import numpy as np
 from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
 from ..model_spec import ModelSpec, check_trained_model, graded_later
 from ..quiet import import_tensorflow
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
 
@@ -24,7 +25,7 @@ def _same(a, b) -> bool:
 
 def _check_layout(fn, exercise, shapes, right, advice: str) -> None:
     """Each shape: the input untouched, a catalogued mistake named, then shape, dtype, values."""
-    rng, name = np.random.default_rng(), exercise.name
+    rng, name = test_rng(), exercise.name
     for shape in shapes:
         x = rng.integers(0, 256, size=shape, dtype=np.uint8)
         where, want, original = f"For a batch of shape {shape}", right(x), x.copy()
@@ -51,12 +52,14 @@ def _check_layout(fn, exercise, shapes, right, advice: str) -> None:
                                           f"changed or moved. {advice}")
 
 
+@keeps_random_state
 def check_add_channel_axis(fn) -> str:
     _check_layout(fn, ex1, [(4, 28, 28), (1, 28, 28), (5, 7, 9)], lambda x: x[..., None],
                   "Adding a channel axis must keep every value where it was.")
     return "(N, H, W) -> (N, H, W, 1), values untouched, for any image size."
 
 
+@keeps_random_state
 def check_to_channels_last(fn) -> str:
     _check_layout(fn, ex2, [(2, 3, 5, 7), (4, 3, 28, 28), (1, 2, 6, 4), (3, 1, 28, 28)],
                   lambda x: np.moveaxis(x, 1, -1), "A transpose moves whole axes, so that "
@@ -158,8 +161,9 @@ def _split(fn, x, y, fraction, seed):
     return tr, np.sort(val)
 
 
+@keeps_random_state
 def check_split_validation(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     n = 10 * int(rng.integers(20, 40))
     x, y = _indexed((n, 6, 6), rng), np.repeat(np.arange(10), n // 10).astype(np.uint8)
     _, val = _split(fn, x, y, 0.1, 0)
@@ -238,8 +242,9 @@ WRONG_IMAGES = {  # what a batch's image shape says went wrong
 }
 
 
+@keeps_random_state
 def check_make_dataset(fn) -> str:
-    tf, rng = _tf(), np.random.default_rng()
+    tf, rng = _tf(), test_rng()
     n, batch_size = int(rng.integers(900, 1100)), 64
     x, y = _indexed((n, 28, 28), rng), rng.integers(0, 10, n).astype(np.uint8)
     x0 = x.copy()
@@ -306,6 +311,7 @@ PIPELINE_MODEL = ModelSpec("pipeline_model", inputs=((28, 28, 1),), max_params=2
                            trained_on="the training dataset from make_dataset(..., training=True)")
 
 
+@keeps_random_state
 def check_pipeline_model(model) -> str:
     facts = check_trained_model(model, PIPELINE_MODEL)
     return f"loss {facts.loss}; " + graded_later(facts)

@@ -8,6 +8,7 @@ import numpy as np
 from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3"]
 
@@ -74,7 +75,7 @@ DROPOUT_MISTAKES = (
 
 def _run(fn, x, rate, training, seed) -> np.ndarray:
     original = x.copy()
-    out = call(fn, x, rate, training, np.random.default_rng(seed), name="dropout")
+    out = call(fn, x, rate, training, test_rng(seed), name="dropout")
     out = out.numpy() if hasattr(out, "numpy") else out
     expect(isinstance(out, np.ndarray),
            f"`dropout` should return a numpy array, found {type(out).__name__}.")
@@ -103,7 +104,7 @@ def _check_case(fn, x, rate, training, seed) -> np.ndarray:
     if alike(right):
         return out
     where = f"rate={rate}, training={training}" + (f", shape {x.shape}" if x.ndim != 2 else "")
-    rule_out(found, DROPOUT_MISTAKES, x, rate, training, np.random.default_rng(seed),
+    rule_out(found, DROPOUT_MISTAKES, x, rate, training, test_rng(seed),
              close=lambda _, wrong: alike(_profile(np.asarray(wrong), x)), where=where,
              fraction=found[0], right=1 / (1 - rate), keep=1 - rate,
              how="multiplied by 1 - rate" if found[1] < 1 else "divided by 1 - rate")
@@ -114,8 +115,9 @@ def _check_case(fn, x, rate, training, seed) -> np.ndarray:
                          "kept ones by 1/(1-rate)." if training else "At inference return x."))
 
 
+@keeps_random_state
 def check_dropout(fn, seed=None) -> str:
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     x = _activations(BIG_SHAPE, rng)
     cases = [(x, rate, True) for rate in (0.25, 0.5, 0.7)]  # then inference, rate 0:
     cases += [(x, 0.5, False), (x, 0.25, False), (x, 0.0, True), (x, 0.0, False)]
@@ -181,8 +183,9 @@ def _gap_of(fn, value, what):
                            f"{type(result).__name__}.")
 
 
+@keeps_random_state
 def check_generalisation_gap(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     for _ in range(3):
         train, val = np.round(rng.uniform(0.6, 0.9, (2, int(rng.integers(4, 9)))), 4)
         train[-2], val[1] = 0.99, 0.95  # both peak before the last epoch, validation early
@@ -212,6 +215,7 @@ SPEC = ModelSpec("dropout_model", input_advice="keras.Input(shape=(28, 28)) foll
                  max_params=1_000_000, trained_on="x_fit, y_fit (the first 6,000 training images)")
 
 
+@keeps_random_state
 def check_dropout_model(model) -> str:
     from ..evaluate import layers_called_with_training
 

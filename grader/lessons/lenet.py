@@ -13,6 +13,7 @@ from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
 from ..model_spec import (ModelSpec, check_structure, check_trained_model, graded_later,
                           is_functional, is_sequential, training_steps)
 from ..quiet import import_keras
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4"]
 
@@ -70,8 +71,9 @@ def _against_keras(fn, part: str, args: tuple, right: int, otherwise: str = "", 
         raise CheckFailed(where + otherwise)
 
 
+@keeps_random_state
 def check_arithmetic(fns, seed=None) -> str:
-    keras, rng = import_keras(), np.random.default_rng(seed)
+    keras, rng = import_keras(), test_rng(seed)
     # LeNet-5's layers first, to speak of the lesson's numbers; C3 first: there no slips agree
     sizes = [(28, 5, "same", 1), (28, 5, "valid", 1), (14, 5, "valid", 1), (28, 2, "valid", 2),
              (10, 2, "valid", 2), (32, 5, "valid", 1), (15, 3, "valid", 2), (10, 3, "valid", 2),
@@ -177,6 +179,7 @@ def _main_layers(model):
     return layers, activated
 
 
+@keeps_random_state
 def check_lenet(model, name: str, preamble=check_structure):
     """LeNet-5's table first, if there are layers to read, then the shared preamble."""
     if (is_sequential(model) or is_functional(model)) and model.built and model.inputs:
@@ -204,6 +207,7 @@ def check_lenet(model, name: str, preamble=check_structure):
                                      trained_on="x_fit, y_fit (run the training cell)"))
 
 
+@keeps_random_state
 def check_build_lenet5(fn) -> str:
     try:
         model = call(fn, name="build_lenet5")
@@ -226,6 +230,7 @@ def check_build_lenet5(fn) -> str:
             f"-> 10 softmax: {LENET_PARAMS:,} parameters.")
 
 
+@keeps_random_state
 def check_trained_lenet(model) -> str:
     # nothing random can pass the layer table, and the grader measures randomness out of process
     return "LeNet-5: " + graded_later(check_lenet(model, "lenet", check_trained_model))
@@ -241,7 +246,7 @@ def _small_model(keras, seed: int, augmenting: bool = False):
                               keras.layers.Conv2D(3, 5, activation="relu"),
                               keras.layers.AveragePooling2D(4), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
     return model
 
@@ -263,7 +268,7 @@ def _file_kind(path: Path) -> str:
 
 def _check_save(save_and_reload, keras, seed) -> None:
     model = _small_model(keras, seed)
-    x = np.random.default_rng(seed).random((8, 28, 28, 1), dtype=np.float32)
+    x = test_rng(seed).random((8, 28, 28, 1), dtype=np.float32)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "digits.keras"
         reloaded = call(save_and_reload, model, str(path), name="save_and_reload")
@@ -313,13 +318,14 @@ def _predicted_class(predict_digit, model, image) -> int:
     return int(found)
 
 
+@keeps_random_state
 def check_saving(fns, seed=None) -> str:
     """Then predicting with a plain model, and with one with augmentation in front, which a bare
     ``model(x)`` runs (its ``call`` defaults to training=True): that changes ~70 % of answers, so
     8 images asked twice catch a prediction made on an augmented image."""
-    draw, keras = int(np.random.default_rng(seed).integers(1 << 30)), import_keras()
+    draw, keras = int(test_rng(seed).integers(1 << 30)), import_keras()
     _check_save(fns[0], keras, draw)
-    images = np.random.default_rng(draw).random((8, 28, 28, 1), dtype=np.float32)
+    images = test_rng(draw).random((8, 28, 28, 1), dtype=np.float32)
     for augmenting in (False, True):
         model = _small_model(keras, draw + 1, augmenting)
         for image, label in zip(images, model.predict(images, verbose=0).argmax(axis=1)):

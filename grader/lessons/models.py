@@ -17,6 +17,7 @@ from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
 from ..model_spec import (CATEGORICAL, SPARSE, ModelSpec, check_structure, check_trained_model,
                           graded_later, is_functional, is_sequential, subclassed_message)
 from ..quiet import import_keras, import_tensorflow
+from ..seeding import keeps_random_state, test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
 
@@ -27,6 +28,7 @@ INPUT = "keras.Input(shape=(784,))"
 
 # --- exercise 1: parameters of an MLP, by hand -------------------------------------------------
 
+@keeps_random_state
 def keras_param_count(sizes) -> int:
     """What Keras says: a Sequential of Dense layers over an input of ``sizes[0]`` features."""
     if len(sizes) < 2:
@@ -94,8 +96,9 @@ def _param_case(fn, sizes) -> None:
                           "(n_in, n_out) of sizes.")
 
 
+@keeps_random_state
 def check_mlp_param_count(fn, seed=None) -> str:
-    rng = np.random.default_rng(seed)
+    rng = test_rng(seed)
     _param_case(fn, [784, 512, 512, 10])
     _param_case(fn, [784, 10])
     for _ in range(4):
@@ -129,6 +132,7 @@ def _check_mlp_architecture(model, name: str) -> None:
            "Check for extra layers with weights.")
 
 
+@keeps_random_state
 def check_mlp(model) -> str:
     spec = ModelSpec("mlp", input_advice=f"{INPUT} for the flattened x_tr", trained_on="x_tr, y_tr")
     facts = check_trained_model(model, spec)
@@ -153,6 +157,7 @@ def reference_mlp():
                             + [keras.layers.Dense(10, activation="softmax")])
 
 
+@keeps_random_state
 def check_functional_mlp(model, seed=None) -> str:
     _graph_model(model, "functional_mlp", "This exercise asks for the functional API: inputs = "
                  "keras.Input(shape=(784,)), call each layer on the previous tensor (x = "
@@ -166,7 +171,7 @@ def check_functional_mlp(model, seed=None) -> str:
     except ValueError as error:
         raise CheckFailed("`functional_mlp`'s weights do not line up with 784-256-128-10 "
                           f"Dense layers in order: {str(error).splitlines()[0]}") from None
-    x = np.random.default_rng(seed).random((16, 784), dtype=np.float32)
+    x = test_rng(seed).random((16, 784), dtype=np.float32)
     got = np.asarray(twin.predict(x.reshape((16, *model.inputs[0].shape[1:])), verbose=0))
     want = np.asarray(reference.predict(x, verbose=0))
     expect(got.shape == want.shape and np.allclose(got, want, atol=1e-5),
@@ -218,6 +223,7 @@ def skip_connections(model) -> tuple[list, list]:
     return [m for m, _, skip in merges if skip], [m for m, _, skip in merges if not skip]
 
 
+@keeps_random_state
 def check_skip_model(model, seed=None) -> str:
     _graph_model(model, "skip_model", "A Sequential model is a single chain: each layer sees only "
                  "the previous layer's output, so it cannot add an earlier tensor to a later one. "
@@ -236,7 +242,7 @@ def check_skip_model(model, seed=None) -> str:
                           "computed side by side. That is not a skip connection: one input of the "
                           "merge must lie on the path to the other, as in h2 = Dense(...)(h1); "
                           "layers.Add()([h1, h2]).")
-    x = np.random.default_rng(seed).random((7, 784), dtype=np.float32)
+    x = test_rng(seed).random((7, 784), dtype=np.float32)
     try:
         out = np.asarray(model.predict(x.reshape((7, *model.inputs[0].shape[1:])), verbose=0))
     except Exception as error:
@@ -298,9 +304,10 @@ LOSS_MISTAKES = (  # in this order: the first whose answer on the failing labels
 )
 
 
+@keeps_random_state
 def check_loss_for_labels(fn, seed=None) -> str:
     tf = import_tensorflow()[0]
-    cases = _label_cases(np.random.default_rng(seed))
+    cases = _label_cases(test_rng(seed))
     cases += [(tf.convert_to_tensor(cases[1][0]), SPARSE, "a tf.Tensor of class numbers"),
               (tf.convert_to_tensor(cases[2][0]), CATEGORICAL, "a tf.Tensor of one-hot rows")]
     for labels, right, what in cases:

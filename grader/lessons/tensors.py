@@ -11,6 +11,7 @@ import numpy as np
 
 from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
 from ..quiet import import_keras, import_tensorflow
+from ..seeding import test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5", "ex6"]
 
@@ -66,7 +67,7 @@ def _judge(found, right, exercise, *inputs, what: str, advice: str, close=_same,
 
 # ---- ex1: rank, shape and dtype --------------------------------------------------------------
 def _check_describe(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     n = int(rng.integers(2, 40))  # a pixel, a row, an image, a batch, with channels, labels, one-hot
     for shape, dtype in [((), "uint8"), ((28,), "float32"), ((28, 28), "uint8"),
                          ((n, 28, 28), "uint8"), ((n, 28, 28, 1), "float32"), ((n,), "int64"),
@@ -105,7 +106,7 @@ ex1 = Exercise("describe_tensor", _check_describe, is_function=True, hints=(
 
 # ---- ex2: flatten (N, 28, 28) -> (N, 784) ----------------------------------------------------
 def _check_flatten(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     sizes = [int(rng.integers(2, 64)), 1, int(rng.integers(100, 300))]
     for x in [rng.integers(0, 256, (n, 28, 28), np.uint8) for n in sizes] + [
             rng.random((sizes[0], 28, 28), np.float32)]:
@@ -145,7 +146,7 @@ _NOT_REFUSED = ("`normalise_images` accepted {dtype} pixels already in [0, 1] an
 
 
 def _check_normalise(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     x = rng.integers(0, 256, (int(rng.integers(2, 50)), 28, 28), np.uint8)
     x.flat[-1] = 255  # the full range, 0 .. 255
     dark = rng.integers(0, 2, size=(3, 28, 28), dtype=np.uint8)  # raw pixels that happen to be <= 1
@@ -189,7 +190,7 @@ ex3 = Exercise("normalise_images", _check_normalise, is_function=True, hints=(
 
 # ---- ex4: one-hot labels ---------------------------------------------------------------------
 def _check_one_hot(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     few = np.r_[7, rng.integers(0, 8, int(rng.integers(5, 40)))].astype(np.uint8)  # no 8 or 9
     for y, k in [(few, None)] + [(rng.integers(0, k, int(rng.integers(5, 40))), k) for k in (3, 5)]:
         found = _answer(fn, y, "one_hot_labels", *(() if k is None else (k,)))
@@ -217,7 +218,7 @@ ex4 = Exercise("one_hot_labels", _check_one_hot, is_function=True, hints=(
 
 # ---- ex5: probabilities -> labels ------------------------------------------------------------
 def _check_labels(fn) -> str:
-    rng = np.random.default_rng()
+    rng = test_rng()
     n = int(rng.integers(11, 60))
     for what, p in [(f"{n} softmax outputs", rng.dirichlet(np.full(10, 0.3), n)),
                     ("10 softmax outputs (a square matrix)", rng.dirichlet(np.full(10, 0.3), 10)),
@@ -254,7 +255,7 @@ ex5 = Exercise("labels_from_probabilities", _check_labels, is_function=True, hin
 
 # ---- ex6: NumPy -> tf.Tensor float32 ---------------------------------------------------------
 def _check_to_tensor(fn) -> str:
-    tf, rng = _tf(), np.random.default_rng()
+    tf, rng = _tf(), test_rng()
     n = int(rng.integers(2, 20))
     for what, x in [("a float64 NumPy array (what `x / 255` gives)", rng.random((n, 784))),
                     ("uint8 pixels", rng.integers(0, 256, (n, 28, 28), np.uint8)),
