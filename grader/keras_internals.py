@@ -41,28 +41,30 @@ def download_function_module():
     return file_utils
 
 
-def random_state_holders():
-    """Get/set pairs for the random state Keras keeps out of sight: its global ``SeedGenerator``
-    (what unseeded ``keras.random`` calls draw from). TensorFlow's stateful ops are not among
-    them: their state lives in cached kernels that cannot be read back, only cleared."""
+
+def keras_seed_state():
+    """Keras' global ``SeedGenerator`` (what unseeded ``keras.random`` calls draw from) and its
+    state; ``None`` before Keras is imported. TensorFlow's stateful ops are not covered: their
+    state lives in cached kernels that cannot be read back, only cleared."""
     import sys
 
-    holders = []
-    if "keras" in sys.modules:
-        from keras.src.backend.common import global_state
-        from keras.src.random import seed_generator
+    if "keras" not in sys.modules:
+        return None
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
 
-        key = seed_generator.GLOBAL_SEED_GENERATOR
+    generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    return generator, (None if generator is None else generator.state.numpy())
 
-        def get_keras():
-            generator = global_state.get_global_attribute(key)
-            return generator, (None if generator is None else generator.state.numpy())
 
-        def set_keras(saved):
-            generator, value = saved
-            global_state.set_global_attribute(key, generator)
-            if generator is not None:
-                generator.state.assign(value)
+def restore_keras_seed_state(saved) -> None:
+    """Put back what ``keras_seed_state()`` returned."""
+    if saved is None:
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
 
-        holders.append((get_keras, set_keras))
-    return holders
+    generator, value = saved
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, generator)
+    if generator is not None:
+        generator.state.assign(value)

@@ -39,17 +39,15 @@ def kept_random_state():
     """Run the block, then put Python's, NumPy's and Keras' random state back (what every
     unseeded Keras layer, initializer and ``keras.random`` call draws from). Unseeded stateful
     ``tf.random`` ops keep their own state and are not restored: checks do not use them."""
-    from .keras_internals import random_state_holders
+    from .keras_internals import keras_seed_state, restore_keras_seed_state
 
-    holders = random_state_holders()
-    saved = (random.getstate(), np.random.get_state(), [get() for get, _ in holders])
+    saved = random.getstate(), np.random.get_state(), keras_seed_state()
     try:
         yield
     finally:
         random.setstate(saved[0])
         np.random.set_state(saved[1])
-        for (_, put), value in zip(holders, saved[2]):
-            put(value)
+        restore_keras_seed_state(saved[2])
 
 
 def keeps_random_state(function):
