@@ -33,3 +33,25 @@ c.LockCells.lock_readonly_cells = True
 
 # Notebooks go to students without outputs.
 c.ClearOutput.enabled = True
+
+# The course's own OverwriteCells (grader/nbgrader_steps.py): nbgrader's, but it warns only about a
+# locked cell the student really edited, not about every test cell whose hidden tests it restores.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "grader.nbgrader_steps.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# A graded cell deleted from a submission is put back and run, rather than silently missing.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows each test cell without its hidden tests, errors as their message alone, and the
+# grader's note on every cell below its maximum (written into the graded notebook by `grader
+# autograde`).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.nbgrader_steps.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.HideHiddenTests.enforce_metadata = False

@@ -36,7 +36,9 @@ def cmd_release(args) -> int:
 
 def cmd_autograde(args) -> int:
     from . import gradebook
-    from .pipeline import autograde_one, find_root, release, submitted
+    from .bench import cell_timeout
+    from .pipeline import (autograde_one, feedback, find_root, refused_feedback, release,
+                           submitted)
 
     root = args.root or find_root()
     pairs = submitted(root, args.assignments or None)
@@ -49,19 +51,28 @@ def cmd_autograde(args) -> int:
     # The gradebook learns each assignment's cells from a generation of solutions/; written to a
     # scratch folder so course/ is left as committed.
     release(root, sorted({a for a, _ in pairs}), release_dir="release")
-    notes = {}
+    timeout = cell_timeout(root)
+    notes, models = {}, []
     for assignment, student in pairs:
         run = autograde_one(root, assignment, student, timeout=args.timeout,
                             test_seed=args.test_seed)
-        run.problems += gradebook.recheck_models(root, assignment, student, run.started)
-        notes[(assignment, student)] = run.problems
+        cell_notes, results = gradebook.decide(root, run, timeout)
+        notes[(assignment, student)] = gradebook.submission_notes(assignment, run.problems,
+                                                                  cell_notes)
+        models += results
+        if not run.ok:
+            refused_feedback(root, assignment, student, run.problems)
         print(f"graded {student}/{assignment} in {run.seconds:.0f} s"
-              + ("" if run.ok else " (with problems)"), flush=True)
+              + ("" if run.ok else " (not graded: see its note)"), flush=True)
+    for assignment in sorted({a for a, _ in pairs}):
+        feedback(root, assignment)
     columns, rows = gradebook.score_table(root, pairs, notes)
     print()
     print(gradebook.format_table(columns, rows))
     gradebook.write_csv(args.csv, columns, rows)
-    print(f"\nwrote {args.csv}")
+    models_csv = args.csv.with_name(f"{args.csv.stem}-models.csv")
+    gradebook.write_models_csv(models_csv, models)
+    print(f"\nwrote {args.csv} and {models_csv}")
     return 0
 
 

@@ -101,6 +101,18 @@ def _inputs_for(model, x_uint8: np.ndarray, scale: float) -> np.ndarray:
     return x.reshape((len(x), *shape))
 
 
+def refuse_diverged_weights(model) -> None:
+    """NaN or infinite weights mean training diverged; every prediction is then NaN, which would
+    otherwise pass for randomness at inference (NaN never equals NaN) or a low accuracy."""
+    broken = [w.path for w in model.weights
+              if not np.all(np.isfinite(np.asarray(w.numpy(), dtype="float64")))]
+    if broken:
+        raise EvaluationError(
+            f"The saved model's weights contain NaN or infinite values ({', '.join(broken[:3])}"
+            f"{', ...' if len(broken) > 3 else ''}): training diverged. Lower the learning rate, "
+            "check that the images are scaled to [0, 1] once, and train again.")
+
+
 TRAIN_SAMPLE = 10_000  # training images scored for the train-test gap: enough for +-0.5%
 
 
@@ -146,6 +158,7 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
              train_images: int | None = None) -> dict:
     started = time.perf_counter()
     model = load_model_safely(path)
+    refuse_diverged_weights(model)
     from . import data
 
     splits = data.load(dataset, quiet=True)

@@ -1,8 +1,10 @@
-"""After nbgrader: re-check saved models outside the student's kernel, then tabulate scores.
+"""After nbgrader: decide what the student's kernel cannot, explain every lost point, tabulate.
 
 A student's kernel can monkeypatch ``grader``, fake a check's result or hard-code answers, so a
 test cell that grades a model's accuracy only counts if the model file it saved, evaluated here
-in a fresh process, really reaches the target. Otherwise that cell's grade is overridden to 0.
+in a fresh process, really reaches the target; a test whose answer cell was stopped at the time
+limit does not count either. Otherwise that cell's grade is overridden to 0. Every cell below its
+maximum gets one note naming the reason (``grader.notes``).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from .checks import GRADED_MODELS_DIR, grade_saved_model
 from .feedback import CheckFailed
+from .notes import annotate, cell_notes
 from .targets import graded_models
 
 COURSE_ID = "keras-course"
@@ -24,49 +27,106 @@ def _open(root: Path):
     return Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID)
 
 
-def recheck_models(root: Path, assignment: str, student: str, graded_since: float) -> list[str]:
-    """Evaluate each graded model of this submission; zero the grade of any that fails."""
+@dataclass
+class ModelResult:
+    """One graded model of one submission, as the grader measured it (full precision)."""
+    student: str
+    assignment: str
+    model: str
+    accuracy: float | None = None
+    train_accuracy: float | None = None
+    target: float | None = None
+    verdict: str = ""  # empty when the model meets its target
+
+
+def decide(root: Path, run, timeout: float) -> tuple[dict[str, str], list[ModelResult]]:
+    """After nbgrader graded one submission: override to 0 every cell the grader does not
+    confirm, and explain every cell that scores below its maximum.
+
+    Returns ``{grade_id: note}`` and the graded models' results. A notebook nbgrader could not
+    grade leaves no grades behind (not even an earlier grading's); its reason is ``run.problems``.
+    """
     from nbgrader.api import MissingEntry
 
-    notes = []
+    assignment, student = run.assignment, run.student
+    if not run.ok:
+        _forget_submission(root, assignment, student)
+        return {}, []
+    graded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
+    notes, forfeited, general = cell_notes(graded, timeout)
+    run.problems += general
+    reasons = {cell: notes[cell] for cell in forfeited}
+    results = []
     for name, entry in graded_models().items():
-        if entry["assignment"] != assignment:
-            continue
-        path = root / "autograded" / student / assignment / GRADED_MODELS_DIR / f"{name}.keras"
-        reason = None
-        if not path.exists():
-            reason = f"{name}: no saved model; the notebook did not train and save it"
-        elif path.stat().st_mtime < graded_since:
-            reason = f"{name}: the model file was not written by this grading run"
-        else:
-            try:
-                evaluation, target, verdict = grade_saved_model(path, name)
-                if verdict:
-                    reason = verdict
-                else:
-                    notes.append(f"{name}: {evaluation.accuracy:.2%} >= {target.value:.2%} "
-                                 "(re-checked by the grader)")
-            except CheckFailed as error:
-                reason = f"{name}: {error}"
-        with _open(root) as gb:
-            try:
-                grade = gb.find_grade(entry["grade_id"], assignment, assignment, student)
-            except MissingEntry:
-                notes.append(f"{reason or name} (no grade recorded)")
-                continue
-            overrides = _Overrides(root)
-            key = f"{assignment}/{student}/{entry['grade_id']}"
-            if reason is None:
-                if overrides.pop(key):  # an earlier run's override no longer applies
-                    grade.manual_score, grade.needs_manual_grade = None, False
-            elif grade.auto_score:
-                grade.manual_score, grade.needs_manual_grade = 0.0, False
-                overrides.add(key)
-                notes.append(f"{reason}; the cell's {grade.auto_score:g} points are overridden to 0")
-            else:
-                notes.append(reason)
-            gb.db.commit()
-    return notes
+        if entry["assignment"] == assignment:
+            result, reason = _recheck_model(root, run, name, entry, notes.get(entry["grade_id"]))
+            results.append(result)
+            if reason and entry["grade_id"] not in reasons:
+                reasons[entry["grade_id"]] = reason
+    with _open(root) as gb:
+        overrides = _Overrides(root)
+        for notebook in gb.find_assignment(assignment).notebooks:
+            for cell in notebook.grade_cells:
+                try:
+                    grade = gb.find_grade(cell.name, notebook.name, assignment, student)
+                except MissingEntry:
+                    notes[cell.name] = notes.get(cell.name, "no grade was recorded for this cell.")
+                    continue
+                key = f"{assignment}/{student}/{cell.name}"
+                reason = reasons.get(cell.name)
+                if reason is None:
+                    if overrides.pop(key):  # an earlier run's override no longer applies
+                        grade.manual_score, grade.needs_manual_grade = None, False
+                elif grade.auto_score:
+                    grade.manual_score, grade.needs_manual_grade = 0.0, False
+                    overrides.add(key)
+                    reason += (f" (the test passed in the student's kernel; its "
+                               f"{grade.auto_score:g} points are overridden to 0)")
+                if reason:
+                    notes[cell.name] = reason
+                elif (grade.score or 0) >= cell.max_score:
+                    notes.pop(cell.name, None)
+                elif cell.name not in notes:
+                    notes[cell.name] = "the test cell did not pass (no error was recorded)."
+        gb.db.commit()
+    annotate(graded, notes, run.problems)
+    return notes, results
+
+
+def _recheck_model(root: Path, run, name: str, entry: dict,
+                   in_kernel: str | None) -> tuple[ModelResult, str | None]:
+    """Evaluate a submission's saved model out of process; the reason it fails, if it does.
+    ``in_kernel`` is the test cell's own failure, the true reason when no model was saved."""
+    result = ModelResult(run.student, run.assignment, name)
+    path = (root / "autograded" / run.student / run.assignment / GRADED_MODELS_DIR
+            / f"{name}.keras")
+    if not path.exists():
+        reason = in_kernel or "no saved model; the notebook did not train and save it."
+    elif path.stat().st_mtime < run.started:
+        reason = "the model file was not written by this grading run."
+    else:
+        try:
+            evaluation, target, reason = grade_saved_model(path, name)
+            result.accuracy, result.train_accuracy = evaluation.accuracy, evaluation.train_accuracy
+            result.target = target.value
+        except CheckFailed as error:
+            reason = str(error)
+    result.verdict = reason or ""
+    return result, reason
+
+
+def _forget_submission(root: Path, assignment: str, student: str) -> None:
+    """A notebook nbgrader could not grade scores 0: drop an earlier grading's scores of it."""
+    from nbgrader.api import MissingEntry
+
+    with _open(root) as gb:
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+    overrides = _Overrides(root)
+    for key in [k for k in overrides.keys if k.startswith(f"{assignment}/{student}/")]:
+        overrides.pop(key)
 
 
 class _Overrides:
@@ -122,6 +182,26 @@ def score_table(root: Path, pairs: list[tuple[str, str]], notes: dict) -> tuple[
                     except MissingEntry:
                         row.scores[key] = 0.0
     return list(columns.items()), [rows[s] for s in sorted(rows)]
+
+
+def submission_notes(assignment: str, problems: list[str], notes: dict[str, str]) -> list[str]:
+    """The notes of one submission as the table and grades.csv show them: what concerns the
+    whole notebook first, then one line per cell below its maximum, labelled like its column."""
+    return [f"{assignment}: {problem}" for problem in problems] + [
+        f"{_header(f'{assignment}/{cell}')}: {note}" for cell, note in sorted(notes.items())]
+
+
+def write_models_csv(path: Path, results: list[ModelResult]) -> None:
+    """Every graded model's accuracy as the grader measured it, at full precision (``repr``):
+    the record that shows a regrading reproduces a model exactly."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "assignment", "model", "accuracy", "train_accuracy",
+                         "target", "verdict"])
+        for r in sorted(results, key=lambda r: (r.student, r.assignment, r.model)):
+            writer.writerow([r.student, r.assignment, r.model,
+                             *("" if v is None else repr(v)
+                               for v in (r.accuracy, r.train_accuracy, r.target)), r.verdict])
 
 
 def _header(key: str) -> str:

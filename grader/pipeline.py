@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,23 +115,66 @@ def unreadable_notebooks(folder: Path) -> list[str]:
 
 
 def autograde_one(root: Path, assignment: str, student: str,
-                  timeout: float = SUBMISSION_TIMEOUT_S, test_seed: int = 0) -> SubmissionRun:
+                  timeout: float = SUBMISSION_TIMEOUT_S, test_seed: int = 0,
+                  lessons: str = "solutions") -> SubmissionRun:
     """Grade one submission; the checks and hidden tests draw their inputs from ``test_seed``
-    (grader.seeding), so grading the same submission again gives the same grade."""
+    (grader.seeding), so grading the same submission again gives the same grade. When nbgrader
+    cannot grade it, ``problems`` says why, its graded cells compared with the ``lessons``'."""
+    from .nbgrader_steps import EDITED_LOCKED_CELL
+    from .notes import failure_reason, refusal_reason
+
     started = time.time()
     run = SubmissionRun(student, assignment, ok=False, seconds=0.0, started=started)
-    run.problems += unreadable_notebooks(root / "submitted" / student / assignment)
+    folder = root / "submitted" / student / assignment
+    if not (folder / f"{assignment}.ipynb").exists():
+        found = ", ".join(p.name for p in sorted(folder.iterdir())) or "nothing"
+        run.problems.append(f"no {assignment}.ipynb was submitted (found: {found}), so every "
+                            "cell scores 0. Submit the lesson's notebook under its own name.")
+        run.seconds = time.time() - started
+        return run
+    unreadable = unreadable_notebooks(folder)
+    run.problems += unreadable
     try:
         done = nbgrader(root, "autograde", assignment, "--student", student, "--force",
                         timeout=timeout, env={TEST_SEED_ENV: str(test_seed)})
         run.ok = done.returncode == 0
-        if not run.ok and not run.problems:
-            run.problems.append("nbgrader could not grade this submission: "
-                                + _tail(done.stderr or done.stdout, 2))
+        if run.ok:
+            run.problems += [f"the locked cell `{name}` was edited; it was graded as released "
+                             "(changes to locked cells never count)." for name in
+                             re.findall(EDITED_LOCKED_CELL.format("(\\S+)"), done.stderr)]
+        elif not unreadable:
+            reason = next(filter(None, (refusal_reason(path, root / lessons, assignment)
+                                        for path in sorted(folder.glob("*.ipynb")))), None)
+            run.problems.append(f"nbgrader refused the notebook, so every cell scores 0: {reason}"
+                                if reason else failure_reason(done.stderr + done.stdout))
     except subprocess.TimeoutExpired:
-        run.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+        run.problems.append(f"grading the notebook took longer than {timeout:.0f} s and was "
+                            "stopped, so every cell scores 0. Make it run top to bottom well "
+                            "inside that time.")
     run.seconds = time.time() - started
     return run
+
+
+def feedback(root: Path, assignment: str) -> None:
+    """nbgrader's feedback (feedback/STUDENT/ASSIGNMENT/*.html) for every graded submission of
+    ``assignment``: scores, the check's messages and the grader's notes, no hidden tests."""
+    done = nbgrader(root, "generate_feedback", assignment, "--force")
+    if done.returncode != 0:
+        raise PipelineError(f"nbgrader generate_feedback {assignment} failed:\n"
+                            + _tail(done.stderr or done.stdout))
+
+
+def refused_feedback(root: Path, assignment: str, student: str, problems: list[str]) -> None:
+    """The feedback of a notebook nbgrader could not grade: why, and what to do."""
+    import html
+
+    folder = root / "feedback" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+    (folder / f"{assignment}.html").write_text(
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{assignment}</title></head>"
+        f"<body><h1>{assignment}: not graded</h1><p>Every cell scores 0:</p><ul>{items}</ul>"
+        "</body></html>\n")
 
 
 def submitted(root: Path, names: list[str] | None = None) -> list[tuple[str, str]]:

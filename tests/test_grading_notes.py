@@ -1,0 +1,197 @@
+"""Every cell below its maximum carries one note naming the real reason: `grader autograde`, with
+the real nbgrader, on a class of lesson 01 submissions that go wrong in every way a notebook can.
+
+Lesson 01 is the cheapest lesson to run; its cell time limit is lowered here (to LIMIT seconds)
+so that a cell that never ends costs a minute, not two. The reasons that need a trained model
+(NaN weights, a structure check that fails before the model is saved) are in test_autograde.py.
+"""
+import copy
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # runs notebooks through the real nbgrader
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = "01-tensors"
+LIMIT = 45  # seconds per cell: lesson 01's setup cell takes up to 10 s on a loaded 2-core machine
+
+SOLUTION = json.loads((ROOT / "solutions" / LESSON / f"{LESSON}.ipynb").read_text())
+FLATTEN = "ex2_flatten_images"
+RIGHT_FLATTEN = "def flatten_images(x):\n    return x.reshape(len(x), 784)\n"
+
+
+def cell_index(nb, grade_id):
+    return next(i for i, c in enumerate(nb["cells"])
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def answered(grade_id, source, nb=SOLUTION):
+    nb = copy.deepcopy(nb)
+    nb["cells"][cell_index(nb, grade_id)]["source"] = source
+    return nb
+
+
+def duplicated():
+    nb = copy.deepcopy(SOLUTION)
+    i = cell_index(nb, f"{FLATTEN}_test")
+    nb["cells"].insert(i + 1, copy.deepcopy(nb["cells"][i]))
+    return nb
+
+
+def invented():
+    nb = copy.deepcopy(SOLUTION)
+    cell = copy.deepcopy(nb["cells"][cell_index(nb, f"{FLATTEN}_test")])
+    cell["metadata"]["nbgrader"].update(grade_id="ex9_bonus", points=100)
+    cell["source"], cell["id"] = "assert True", "bonus"
+    nb["cells"].append(cell)
+    return nb
+
+
+def edited_test():
+    nb = copy.deepcopy(SOLUTION)
+    nb["cells"][cell_index(nb, f"{FLATTEN}_test")]["source"] = "pass  # nothing to test here\n"
+    return nb
+
+
+# student -> (what they submit, a phrase of the note on the whole notebook or None,
+#             {cell: a phrase of its note}, cells that keep their points or "none")
+STUDENTS = {
+    "solution": (SOLUTION, None, {}, "all"),
+    "sleeper": (answered(FLATTEN, RIGHT_FLATTEN + "import time\ntime.sleep(3600)\n"), None,
+                {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
+    "asker": (answered(FLATTEN, "rows = int(input('how many rows?'))\n" + RIGHT_FLATTEN), None,
+              {FLATTEN: "calls input()"}, "others"),
+    "killer": (answered(FLATTEN, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"),
+               "kernel died", {}, "none"),
+    "copier": (duplicated(), f"`{FLATTEN}_test` appears more than once", {}, "none"),
+    "inventor": (invented(), "`ex9_bonus`", {}, "none"),
+    "lost": (json.loads((ROOT / "solutions" / "02-data-formats" / "02-data-formats.ipynb")
+                        .read_text()), "the notebook of lesson 02-data-formats", {}, "none"),
+    "empty": ("", "not a readable notebook", {}, "none"),
+    "editor": (edited_test(), f"locked cell `{FLATTEN}_test` was edited", {}, "all"),
+    "untouched": (json.loads((ROOT / "course" / LESSON / f"{LESSON}.ipynb").read_text()), None,
+                  {FLATTEN: "`flatten_images` still raises NotImplementedError"}, "none"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faults")
+    (root / "solutions").mkdir()
+    for lesson in (LESSON, "02-data-formats"):
+        (root / "solutions" / lesson).mkdir()
+        name = f"{lesson}.ipynb"
+        (root / "solutions" / lesson / name).write_bytes(
+            (ROOT / "solutions" / lesson / name).read_bytes())
+    config = (ROOT / "nbgrader_config.py").read_text()
+    (root / "nbgrader_config.py").write_text(
+        re.sub(r"^c\.Execute\.timeout = \d+", f"c.Execute.timeout = {LIMIT}", config, flags=re.M))
+    for student, (nb, *_) in STUDENTS.items():
+        folder = root / "submitted" / student / LESSON
+        folder.mkdir(parents=True)
+        (folder / f"{LESSON}.ipynb").write_text(nb if isinstance(nb, str) else json.dumps(nb))
+    elsewhere = root / "submitted" / "misnamed" / LESSON
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "my-answers.ipynb").write_text(json.dumps(SOLUTION))
+    env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", LESSON], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=1800)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(root / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    return rows[0], {r["student"]: r for r in rows[1:]}, root
+
+
+def key(cell):
+    return f"{LESSON}/{cell}_test"
+
+
+def label(cell):
+    return f"01:{cell}: "
+
+
+def test_the_batch_grades_everyone(graded):
+    _, rows, _ = graded
+    assert set(rows) == {*STUDENTS, "misnamed"}
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_each_student_keeps_exactly_the_points_their_notebook_earns(graded, student):
+    maxima, rows, _ = graded
+    _, _, cell_notes, keeps = STUDENTS[student]
+    cells = [k for k in maxima if k.startswith(f"{LESSON}/")]
+    for k in cells:
+        lost = {"all": False, "none": True}.get(keeps, k in map(key, cell_notes))
+        assert float(rows[student][k]) == (0 if lost else float(maxima[k])), \
+            (k, rows[student]["notes"])
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_every_lost_point_has_a_note_that_names_the_reason(graded, student):
+    maxima, rows, _ = graded
+    _, whole, cell_notes, _ = STUDENTS[student]
+    notes = rows[student]["notes"].split(" | ") if rows[student]["notes"] else []
+    if whole:
+        assert any(n.startswith(f"{LESSON}: ") and whole in n for n in notes), notes
+    for cell, phrase in cell_notes.items():
+        assert any(n.startswith(label(cell)) and phrase in n for n in notes), notes
+    graded_notebook = whole is None or "edited" in whole
+    for k in (k for k in maxima if k.startswith(f"{LESSON}/")):
+        if float(rows[student][k]) < float(maxima[k]) and graded_notebook:
+            cell = k.split("/", 1)[1].removesuffix("_test")
+            assert any(n.startswith(label(cell)) for n in notes), (k, notes)
+    assert not any("Traceback" in n or "see the above" in n for n in notes), notes
+
+
+def test_a_full_score_carries_no_note(graded):
+    _, rows, _ = graded
+    assert rows["solution"]["notes"] == ""
+
+
+def test_a_notebook_under_another_name_is_named(graded):
+    _, rows, _ = graded
+    assert "no 01-tensors.ipynb was submitted (found: my-answers.ipynb)" in rows["misnamed"]["notes"]
+
+
+def test_a_cell_stopped_at_the_time_limit_loses_its_points_even_though_its_test_passed(graded):
+    """The sleeper's answer is right and defined before the endless sleep: the test passes in
+    the kernel, and the grader overrides it."""
+    _, rows, _ = graded
+    assert "overridden to 0" in rows["sleeper"]["notes"]
+
+
+def test_only_a_really_edited_locked_cell_is_reported(graded):
+    """Every released test cell lacks its hidden tests; only the editor changed one."""
+    _, rows, _ = graded
+    assert [s for s in rows if "was edited" in rows[s]["notes"]] == ["editor"]
+
+
+def test_the_students_feedback_carries_the_note_and_no_hidden_test(graded):
+    _, _, root = graded
+    released = (ROOT / "course" / LESSON / f"{LESSON}.ipynb").read_text()
+    hidden = [line.strip() for cell in SOLUTION["cells"]
+              for region in "".join(cell["source"]).split("### BEGIN HIDDEN TESTS")[1:]
+              for line in region.split("### END HIDDEN TESTS")[0].splitlines()
+              if len(line.strip()) > 20 and json.dumps(line.strip())[1:-1] not in released]
+    assert len(hidden) >= 5
+    for student in ("sleeper", "untouched", "solution", "asker"):
+        page = (root / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        assert "HIDDEN TESTS" not in page
+        assert not [line for line in hidden if line in page or html_escaped(line) in page]
+    assert "time limit" in (root / "feedback" / "sleeper" / LESSON / f"{LESSON}.html").read_text()
+    refused = (root / "feedback" / "killer" / LESSON / f"{LESSON}.html").read_text()
+    assert "kernel died" in refused
+
+
+def html_escaped(text):
+    import html
+
+    return html.escape(text, quote=False)
