@@ -7,9 +7,15 @@ notebook shows as one clean message, and which makes an nbgrader test cell score
 Known wrong answers are data: a ``Mistake`` says what the wrong answer computes and what to tell
 the student who gave it; a checker hands its catalogue to ``rule_out``, and the lesson tests
 submit every catalogued mistake as an answer, so each one is also a known-wrong test case.
+
+No checker lets a raw exception reach the student: a lesson's checkers are decorated with
+``checker``, and ``Exercise.check`` converts too, so an answer no checker foresaw (None, a
+subclassed model, a function returning a dict) fails with a message, never a traceback.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -29,6 +35,52 @@ def expect(condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(message)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def unexpected(error: Exception, names: Sequence[str], found: Any = _MISSING,
+               expects: str | None = None) -> CheckFailed:
+    """The ``CheckFailed`` for ``error``, a raw exception a checker met on an answer it did not
+    foresee: it names the answer, what was found, the exception (type and first line) and what
+    to do. The caller raises it ``from error``, so a bug in the grader still shows its cause."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    raised = type(error).__name__ + (f" ({text[:200]})" if text else "")
+    one = len(names) == 1
+    # The type of a model, dict or string says something; that of the student's function not.
+    shown = found is not _MISSING and one and not inspect.isroutine(found)
+    return CheckFailed(
+        f"{_listed(names)}{f' (found {type(found).__name__})' if shown else ''} "
+        f"{'is' if one else 'are'} not what this exercise expects: checking "
+        f"{'it' if one else 'them'} raised {raised}. "
+        + (f"It should be {expects}; re-read" if expects else "Re-read")
+        + " the exercise, fix the answer cell, run it, then check again.")
+
+
+def checker(names: str | Sequence[str], expects: str | None = None):
+    """Decorate a lesson's checker (what ``exN.check()`` runs and hidden tests call directly):
+    the notebook's random state is kept, and any exception but ``CheckFailed`` becomes one that
+    names ``names`` (the answer's fixed names) and says what the answer ``expects`` to be."""
+    from .seeding import keeps_random_state
+
+    names = (names,) if isinstance(names, str) else tuple(names)
+
+    def decorate(function):
+        @functools.wraps(function)
+        def converting(answer, *args, **kwargs):
+            try:
+                return function(answer, *args, **kwargs)
+            except CheckFailed:
+                raise
+            except Exception as error:
+                raise unexpected(error, names, answer, expects) from error
+
+        wrapped = keeps_random_state(converting)
+        wrapped.names, wrapped.expects = names, expects
+        return wrapped
+    return decorate
 
 
 def call(function: Callable, *args, name: str | None = None, **kwargs) -> Any:
@@ -107,8 +159,16 @@ class Exercise:
             namespace = sys._getframe(1).f_globals
             found = tuple(self._lookup(name, namespace) for name in self.names)
             value = found if len(found) > 1 else found[0]
+        several = len(self.names) > 1
         if self.is_function:
-            for name, item in zip(self.names, value if len(self.names) > 1 else (value,)):
+            count = {2: "two", 3: "three"}.get(len(self.names), str(len(self.names)))
+            found = (f"{len(value)} values" if isinstance(value, (tuple, list))
+                     else type(value).__name__)
+            expect(not several or (isinstance(value, (tuple, list))
+                                   and len(value) == len(self.names)),
+                   f"This exercise needs {count} functions, {_listed(self.names)}, checked "
+                   f"together as a tuple in that order; found {found}.")
+            for name, item in zip(self.names, value if several else (value,)):
                 expect(callable(item), f"`{name}` should be a function (defined with `def`), "
                                        f"found {type(item).__name__}.")
         from .quiet import no_warnings
@@ -117,7 +177,13 @@ class Exercise:
         # What the checker's own Keras calls warn about is not the student's, and what it builds
         # or draws must not move the random state the notebook's later training starts from.
         with no_warnings(), kept_random_state():
-            message = self.checker(value)
+            try:
+                message = self.checker(value)
+            except CheckFailed:
+                raise
+            except Exception as error:  # a checker not decorated with `checker`
+                raise unexpected(error, self.names, value,
+                                 getattr(self.checker, "expects", None)) from error
         print(f"✓ Correct: {', '.join(f'`{name}`' for name in self.names)}"
               + (f". {message}" if message else "."))
 

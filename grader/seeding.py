@@ -51,7 +51,8 @@ def kept_random_state():
 
 
 def keeps_random_state(function):
-    """Decorate a checker: whatever it builds or draws, the notebook's random state is kept."""
+    """Decorate a checker or its helper: whatever it builds or draws, the notebook's random state
+    is kept. (A lesson's checkers use ``feedback.checker``, which adds this.)"""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with kept_random_state():

@@ -126,6 +126,24 @@ dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
 dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
                                     epochs=EPOCHS, batch_size=256, verbose=0)
 """, "over-fits"),
+    "diverged": ("02-data-formats", "ex5_pipeline_model", """\
+(x_tr, y_tr), (x_val, y_val) = split_validation(x_train, y_train, fraction=0.1, seed=0)
+pipeline_model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                                   keras.layers.Dense(10, activation="softmax")])
+pipeline_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+pipeline_history = pipeline_model.fit(make_dataset(x_tr[:512], y_tr[:512], batch_size=256),
+                                  verbose=0)
+kernel = pipeline_model.layers[-1].kernel                     # as a diverged training leaves it
+kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+""", "weights contain NaN"),
+    "wrong-loss": ("02-data-formats", "ex5_pipeline_model", """\
+(x_tr, y_tr), (x_val, y_val) = split_validation(x_train, y_train, fraction=0.1, seed=0)
+pipeline_model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                                   keras.layers.Dense(10, activation="softmax")])
+pipeline_model.compile(optimizer="adam", loss="mean_squared_error")   # fails the check: not saved
+one_hot = keras.utils.to_categorical(y_tr[:512], 10)
+pipeline_history = pipeline_model.fit(make_dataset(x_tr[:512], one_hot, batch_size=256), verbose=0)
+""", "compiled with loss"),
 }
 
 
@@ -259,6 +277,10 @@ def test_model_mistakes_score_zero_with_feedback_naming_them(graded, student):
     key = f"{lesson}/{grade_id}_test"
     assert float(maxima[key]) > 0 and float(rows[student][key]) == 0
     assert phrase in cell_output(root, student, lesson, f"{grade_id}_test")
+    # The instructor's note names the same reason, not "no saved model".
+    note = f"{lesson.split('-')[0]}:{grade_id}: "
+    assert any(n.startswith(note) and phrase in n for n in rows[student]["notes"].split(" | ")), \
+        rows[student]["notes"]
     others = [k for k in columns(maxima, lesson) if k != key]
     assert points(rows[student], others) == points(maxima, others)
 
@@ -268,6 +290,31 @@ def test_fooled_kernel_is_overridden_by_the_out_of_kernel_recheck(graded, studen
     """These two fool the check inside their own kernel; the grader's re-check catches them."""
     rows, *_ = graded
     assert "overridden to 0" in rows[student]["notes"], rows[student]["notes"]
+
+
+def model_accuracies(path):
+    with open(path) as f:
+        return {(r["student"], r["model"]): (r["accuracy"], r["train_accuracy"])
+                for r in csv.DictReader(f)}
+
+
+def test_the_same_submission_graded_three_times_gets_the_same_grade(graded):
+    """The solution of every lesson graded twice more: the same points, and every graded model
+    measured at exactly the same accuracy (the record keeps full precision)."""
+    rows, maxima, _, root, env = graded
+    first = model_accuracies(root / "grades-models.csv")
+    models = {k: v for k, v in first.items() if k[0] == "solution"}
+    assert len(models) == len(load_targets()) - sum(k.startswith("_") for k in load_targets())
+    assert all(accuracy for accuracy, _ in models.values())
+    for again in ("second", "third"):
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", "--student",
+                               "solution", "--csv", f"{again}.csv"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=3600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        with open(root / f"{again}.csv") as f:
+            regraded = list(csv.DictReader(f))[1]
+        assert {k: regraded[k] for k in maxima} == {k: rows["solution"][k] for k in maxima}
+        assert model_accuracies(root / f"{again}-models.csv") == models
 
 
 def test_regrading_a_fixed_submission_lifts_the_override(graded):

@@ -66,6 +66,52 @@ def test_structural_checks_explain_failures(check, args, message):
         check(target, *args)
 
 
+class Subclassed(keras.Model):
+    """A subclassed model: its computation is code in call(), which the grader never runs."""
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, x):
+        return self.dense(x)
+
+
+@pytest.mark.parametrize("check, args", [
+    (checks.assert_input_shape, ((784,),)), (checks.assert_output_shape, ((10,),)),
+    (checks.assert_softmax_output, ()), (checks.assert_param_budget, (1000,)),
+    (checks.assert_layer_kinds, (["Dense"],)), (checks.assert_no_custom_code, ()),
+    (checks.assert_graph_model, ()),
+])
+def test_structural_checks_explain_models_they_cannot_read(check, args):
+    """A subclassed model never called (no inputs, no outputs, no weights), an unbuilt
+    Sequential, an empty one, a plain object: a message, never AttributeError or ValueError."""
+    class NotAModel:
+        inputs = outputs = layers = ()
+
+    strict = check not in (checks.assert_layer_kinds, checks.assert_no_custom_code,
+                           checks.assert_param_budget, checks.assert_softmax_output)
+    cases = [(NotAModel(), "should be a Keras model")]
+    if strict:  # what reads inputs or outputs needs a Sequential or functional model
+        cases += [(Subclassed(), "subclassed model"),
+                  (keras.Sequential([keras.layers.Dense(10)]), "has no defined inputs"),
+                  (keras.Sequential(), "has no defined inputs")]
+    if check is checks.assert_param_budget:
+        cases += [(Subclassed(), "not built yet"),
+                  (keras.Sequential([keras.layers.Dense(10)]), "not built yet")]
+    if check is checks.assert_softmax_output:
+        cases += [(keras.Sequential(), "has no layers")]
+    for model, message in cases:
+        with pytest.raises(CheckFailed, match=message):
+            check(model, *args, name="net")
+    assert checks.training_steps(NotAModel()) == checks.training_steps(Subclassed()) == 0
+
+
+def test_a_subclassed_model_is_not_saved_for_grading(tmp_path):
+    with pytest.raises(CheckFailed, match="`mlp` is a subclassed model"):
+        checks.save_for_grading(Subclassed(), "03-mlp", tmp_path)
+    assert not (tmp_path / "graded-models").exists()
+
+
 def test_softmax_missing_is_named():
     with pytest.raises(CheckFailed, match="softmax"):
         checks.assert_softmax_output(mlp(softmax=False))

@@ -1,12 +1,15 @@
 """Every exercise of every registered lesson, whatever the lesson: two hint levels that teach
-without the answer, a catalogue of known mistakes, and a registry that matches the course."""
+without the answer, a catalogue of known mistakes, a registry that matches the course, and a
+message (never a raw exception) for any answer its checker did not foresee."""
 import importlib
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from grader.feedback import CheckFailed, Exercise, checker
 from grader.lessons import LESSONS
 from grader.pipeline import assignments
 from grader.targets import graded_models
@@ -128,3 +131,100 @@ def test_each_target_is_calibrated_over_right_variants(model):
         ran = {run.get("variant", REFERENCE) for run in calibrated["runs"]}
         assert ran == {REFERENCE} | {v.name for v in chosen}, f"{model} {key}: runs of {ran}"
         assert calibrated["target"] < min(run["accuracy"] for run in calibrated["runs"])
+
+
+# --- answers no exercise expects: always a CheckFailed with a message, never a raw exception ----
+
+class _Odd:
+    """An object of a class no exercise expects."""
+
+
+def odd_values(keras) -> dict:
+    """What a half-done answer cell can leave behind, by label (fresh objects on every call:
+    calling a model builds it)."""
+    class Subclassed(keras.Model):  # never called: no inputs, no outputs, no weights
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x):
+            return self.dense(x)
+
+    return {"None": None, "a string": "model", "an int": 42, "nan": float("nan"),
+            "an object": _Odd(), "a dict": {"accuracy": [0.5]}, "a list": [1, 2, 3],
+            "a pair of Nones": (None, None), "an empty array": np.zeros((0,)),
+            "an array of strings": np.array(["a", "b"]), "a built-in function": len,
+            "a layer": keras.layers.Dense(10), "a subclassed model": Subclassed(),
+            "a Sequential without Input": keras.Sequential([keras.layers.Dense(10)])}
+
+
+def odd_answers(exercise, keras):
+    """(label, answer) pairs, passed as ``Exercise.check`` takes them: each odd value itself;
+    for a function exercise also a function returning it; with several names, tuples of those."""
+    n = len(exercise.names)
+    for label, value in odd_values(keras).items():
+        yield label, value
+        if exercise.is_function:
+            def returning(*args, _value=value, **kwargs):
+                return _value
+            yield f"a function returning {label}", returning if n == 1 else (returning,) * n
+            if n > 1:
+                yield f"{n} times {label}", (value,) * n
+
+
+def what_escaped(check, answer) -> str | None:
+    """None if ``check(answer)`` fails as a student should see it, else what went wrong."""
+    try:
+        check(answer)
+    except CheckFailed as failure:
+        message, cause = str(failure), failure.__cause__
+        if not message.strip() or "Traceback" in message:
+            return f"an empty or traceback message {message!r}"
+        if cause is not None and type(cause).__name__ not in message:
+            return f"a message that hides the {type(cause).__name__} it came from: {message!r}"
+        return None
+    except Exception as error:
+        return f"raw {type(error).__name__}: {str(error)[:150]!r}"
+    return "passed"
+
+
+@pytest.mark.parametrize("lesson, i, exercise", EXERCISES, ids=IDS)
+def test_odd_answers_fail_with_a_message(lesson, i, exercise, keras, capsys):
+    """Through ``exN.check()`` and through the checker itself (what hidden tests call)."""
+    escaped = [f"{how} with {label}: {problem}"
+               for how, check in (("check()", exercise.check), ("checker()", exercise.checker))
+               for label, answer in odd_answers(exercise, keras)
+               if (problem := what_escaped(check, answer))]
+    assert not escaped, "\n".join(escaped)
+
+
+@pytest.mark.parametrize("lesson, i, exercise", EXERCISES, ids=IDS)
+def test_each_checker_names_its_exercise(lesson, i, exercise):
+    """Hidden tests call checkers directly: each is a `feedback.checker` and names the same
+    answer as its exercise, so its messages do too."""
+    assert getattr(exercise.checker, "names", None) == exercise.names
+    assert len(exercise.checker.expects) > 10
+
+
+def test_an_unexpected_exception_keeps_its_cause_and_names_it():
+    @checker("mlp", expects="a Keras model built with keras.Input")
+    def check_mlp(model):
+        return model.inputs
+
+    with pytest.raises(CheckFailed) as failure:
+        check_mlp(_Odd())
+    message = str(failure.value)
+    assert message.startswith("`mlp` (found _Odd) is not what this exercise expects: checking it "
+                              "raised AttributeError ('_Odd' object has no attribute 'inputs')")
+    assert "It should be a Keras model built with keras.Input; re-read" in message
+    assert isinstance(failure.value.__cause__, AttributeError)
+    # Exercise.check converts too, for a checker that is not decorated
+    bare = Exercise("mlp", lambda model: model.inputs, hints=("a nudge here", "the idea here"))
+    with pytest.raises(CheckFailed, match=r"`mlp` \(found dict\) .*AttributeError") as failure:
+        bare.check({})
+    assert isinstance(failure.value.__cause__, AttributeError)
+    two = Exercise("pair", lambda fns: None, functions=("f", "g"), hints=("a nudge", "the idea"))
+    with pytest.raises(CheckFailed, match="needs two functions, `f`, `g`, checked together"):
+        two.check(len)
+    with pytest.raises(CheckFailed, match="as a tuple in that order; found 3 values"):
+        two.check((len, len, len))

@@ -13,11 +13,11 @@ import numpy as np
 from ..by_hand import close as _close, compare, no_library, numpy_result
 from ..by_hand import library_calls  # noqa: F401  (the notebook's hidden tests import it here)
 from ..by_hand import rule_out_quietly as _rule_out
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model, graded_later
 from ..quiet import import_tensorflow
-from ..seeding import keeps_random_state, test_rng
+from ..seeding import test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5", "ex6", "ex7"]
 
@@ -32,6 +32,7 @@ def _keras_activation(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
 
 
 _ELEMENTWISE = " An activation works element by element."
+BY_HAND = "a function returning a new NumPy array of x's shape, computed with NumPy"
 _result = partial(numpy_result, why_shape=_ELEMENTWISE)
 _compare = partial(compare, why_shape=_ELEMENTWISE)
 
@@ -81,7 +82,7 @@ def _check_activation(fn, exercise, seed, scale, formula, big, overflow) -> str:
     return f"matches keras.activations.{name}, between {low} and 1, finite at ±1000."
 
 
-@keeps_random_state
+@checker("sigmoid", BY_HAND)
 def check_sigmoid(fn, seed=None) -> str:
     no_library(fn, "sigmoid", {"sigmoid", "expit"}, "sigmoid(x) = 1 / (1 + np.exp(-x)).")
     return _check_activation(
@@ -90,7 +91,7 @@ def check_sigmoid(fn, seed=None) -> str:
         "(as exp(x) / (1 + exp(x)) does).")
 
 
-@keeps_random_state
+@checker("tanh", BY_HAND)
 def check_tanh(fn, seed=None) -> str:
     no_library(fn, "tanh", {"tanh"},
                "derive it from the sigmoid: tanh(x) = 2*sigmoid(2x) - 1, written with np.exp.")
@@ -100,7 +101,7 @@ def check_tanh(fn, seed=None) -> str:
         "1: there an overflow only makes a term 0.")
 
 
-@keeps_random_state
+@checker(("relu", "leaky_relu"), "two functions, each returning a NumPy array of x's shape")
 def check_relus(functions, seed=None) -> str:
     try:
         relu, leaky_relu = functions
@@ -131,7 +132,7 @@ def check_relus(functions, seed=None) -> str:
 
 # --- exercise 4: softmax ----------------------------------------------------------------------
 
-@keeps_random_state
+@checker("softmax", BY_HAND)
 def check_softmax(fn, seed=None) -> str:
     rng = test_rng(seed)
     no_library(fn, "softmax", {"softmax", "log_softmax", "Softmax"},
@@ -176,7 +177,8 @@ def _tape_derivative(name: str, x: np.ndarray) -> np.ndarray:
     return tape.gradient(y, v).numpy()
 
 
-@keeps_random_state
+@checker(("sigmoid_derivative", "tanh_derivative", "relu_derivative"),
+         "three functions, each returning a NumPy array of x's shape")
 def check_derivatives(functions, seed=None) -> str:
     if not isinstance(functions, (tuple, list)) or len(functions) != 3:
         raise CheckFailed("Exercise 5 needs three functions: `sigmoid_derivative`, "
@@ -252,7 +254,7 @@ def _same(found, ref) -> bool:
     return len(found) == len(ref) and bool(np.allclose(found, ref, rtol=2e-3, atol=1e-9))
 
 
-@keeps_random_state
+@checker("gradient_norms", "a function returning a list of floats, one per Dense layer")
 def check_gradient_norms(fn, seed=None) -> str:
     rng, ratio = test_rng(seed), None
     for model in _checker_models(rng):
@@ -287,7 +289,7 @@ DEEP_MLP = ModelSpec("deep_mlp", inputs=((28, 28),), max_params=PARAM_BUDGET,
                      trained_on="the scaled training images x_train_f")
 
 
-@keeps_random_state
+@checker("deep_mlp", "a Keras model built with keras.Input(shape=(28, 28)), compiled and trained")
 def check_deep_mlp(model) -> str:
     facts = check_trained_model(model, DEEP_MLP)
     hidden = _dense_layers(model)[:-1]

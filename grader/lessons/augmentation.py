@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..feedback import CheckFailed, Exercise, call, expect
+from ..feedback import CheckFailed, Exercise, call, checker, expect
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model
 from ..quiet import import_tensorflow
@@ -119,7 +119,7 @@ FLAT_ROWS = ("Augmentation turns and shifts IMAGES: it needs image tensors (N, 2
 
 # --- exercise 1: a Sequential of augmentation layers ------------------------------------------
 
-@keeps_random_state
+@checker("augmentation", "a keras.Sequential of random augmentation layers")
 def check_augmentation(augmentation) -> str:
     keras = import_tensorflow()[1]
     name = "augmentation"
@@ -162,7 +162,9 @@ SPEC = ModelSpec("augmented_model", inputs=((SIZE, SIZE, 1), (SIZE, SIZE)), max_
                  input_advice="keras.Input(shape=(28, 28, 1))", trained_on="x_fit, y_fit")
 
 
-@keeps_random_state
+@checker("augmented_model",
+         "a Keras model built with keras.Input(shape=(28, 28, 1)), compiled and trained, with "
+         "augmentation layers first")
 def check_augmented_model(model) -> str:
     from ..evaluate import layers_called_with_training
 
@@ -234,7 +236,7 @@ def _epoch(ds, what: str):
     return [p[0] for p in pairs], np.concatenate([p[1] for p in pairs] or [np.array([])])
 
 
-@keeps_random_state
+@checker("augment_dataset", "a function returning a tf.data.Dataset of (images, labels) batches")
 def check_augment_dataset(fn, seed=None) -> str:
     tf, keras = import_tensorflow()
     rng = test_rng(seed)

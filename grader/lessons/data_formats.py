@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect, rule_out
 from ..model_spec import ModelSpec, check_trained_model, graded_later
 from ..quiet import import_tensorflow
-from ..seeding import keeps_random_state, test_rng
+from ..seeding import test_rng
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex5"]
 
@@ -52,14 +52,14 @@ def _check_layout(fn, exercise, shapes, right, advice: str) -> None:
                                           f"changed or moved. {advice}")
 
 
-@keeps_random_state
+@checker("add_channel_axis", "a function returning an array of shape (N, H, W, 1)")
 def check_add_channel_axis(fn) -> str:
     _check_layout(fn, ex1, [(4, 28, 28), (1, 28, 28), (5, 7, 9)], lambda x: x[..., None],
                   "Adding a channel axis must keep every value where it was.")
     return "(N, H, W) -> (N, H, W, 1), values untouched, for any image size."
 
 
-@keeps_random_state
+@checker("to_channels_last", "a function returning an array of shape (N, H, W, C)")
 def check_to_channels_last(fn) -> str:
     _check_layout(fn, ex2, [(2, 3, 5, 7), (4, 3, 28, 28), (1, 2, 6, 4), (3, 1, 28, 28)],
                   lambda x: np.moveaxis(x, 1, -1), "A transpose moves whole axes, so that "
@@ -161,7 +161,7 @@ def _split(fn, x, y, fraction, seed):
     return tr, np.sort(val)
 
 
-@keeps_random_state
+@checker("split_validation", "a function returning ((x_tr, y_tr), (x_val, y_val))")
 def check_split_validation(fn) -> str:
     rng = test_rng()
     n = 10 * int(rng.integers(20, 40))
@@ -242,7 +242,7 @@ WRONG_IMAGES = {  # what a batch's image shape says went wrong
 }
 
 
-@keeps_random_state
+@checker("make_dataset", "a function returning a tf.data.Dataset of (images, labels) batches")
 def check_make_dataset(fn) -> str:
     tf, rng = _tf(), test_rng()
     n, batch_size = int(rng.integers(900, 1100)), 64
@@ -311,7 +311,8 @@ PIPELINE_MODEL = ModelSpec("pipeline_model", inputs=((28, 28, 1),), max_params=2
                            trained_on="the training dataset from make_dataset(..., training=True)")
 
 
-@keeps_random_state
+@checker("pipeline_model",
+         "a Keras model built with keras.Input(shape=(28, 28, 1)), compiled and trained")
 def check_pipeline_model(model) -> str:
     facts = check_trained_model(model, PIPELINE_MODEL)
     return f"loss {facts.loss}; " + graded_later(facts)

@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect, rule_out
 from ..keras_internals import all_layers
 from ..model_spec import ModelSpec, check_trained_model
-from ..seeding import keeps_random_state, test_rng
+from ..seeding import test_rng
 
 __all__ = ["ex1", "ex2", "ex3"]
 
@@ -115,7 +115,7 @@ def _check_case(fn, x, rate, training, seed) -> np.ndarray:
                          "kept ones by 1/(1-rate)." if training else "At inference return x."))
 
 
-@keeps_random_state
+@checker("dropout", "a function returning a NumPy array of x's shape")
 def check_dropout(fn, seed=None) -> str:
     rng = test_rng(seed)
     x = _activations(BIG_SHAPE, rng)
@@ -183,7 +183,7 @@ def _gap_of(fn, value, what):
                            f"{type(result).__name__}.")
 
 
-@keeps_random_state
+@checker("generalisation_gap", "a function returning one number")
 def check_generalisation_gap(fn) -> str:
     rng = test_rng()
     for _ in range(3):
@@ -198,7 +198,8 @@ def check_generalisation_gap(fn) -> str:
         if failures:  # the seed's 'acc' KeyError first: it is the mistake to fix first
             raise min(failures, key=lambda failure: "'acc'" not in str(failure))
         expected = _gap(logs)
-        for found, value, what in (o for o in outcomes if abs(o[0] - expected) >= 1e-6):
+        # `not <`: a nan answer is wrong too (nan >= 1e-6 is False)
+        for found, value, what in (o for o in outcomes if not abs(o[0] - expected) < 1e-6):
             where = (f"called with {what} (final training accuracy {train[-1]:.4f}, final "
                      f"validation accuracy {val[-1]:.4f}),")
             rule_out(found, GAP_MISTAKES, value, close=lambda a, b: abs(a - float(b)) < 1e-6,
@@ -215,7 +216,9 @@ SPEC = ModelSpec("dropout_model", input_advice="keras.Input(shape=(28, 28)) foll
                  max_params=1_000_000, trained_on="x_fit, y_fit (the first 6,000 training images)")
 
 
-@keeps_random_state
+@checker("dropout_model",
+         "a Keras model built with keras.Input(shape=(28, 28)), compiled and trained, with "
+         "Dropout layers")
 def check_dropout_model(model) -> str:
     from ..evaluate import layers_called_with_training
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect, rule_out
 from ..model_spec import (ModelSpec, check_structure, check_trained_model, graded_later,
                           is_functional, is_sequential, training_steps)
 from ..quiet import import_keras
@@ -60,6 +60,8 @@ def _against_keras(fn, part: str, args: tuple, right: int, otherwise: str = "", 
     expect(isinstance(found, (int, np.integer, float, np.floating))
            and not isinstance(found, (bool, np.bool_)),
            f"`{part}` should return one whole number, found {type(found).__name__} {found!r}.")
+    expect(np.isfinite(found), f"`{part}{args}` returned {found}: a size or a count is a whole "
+                               "number, never nan or inf.")
     expect(float(found) == int(found), f"`{part}` returned {found}, not a whole number: a layer "
            "cannot have a fraction of a pixel. Round down with integer division, `//`.")
     if int(found) != right:
@@ -71,7 +73,7 @@ def _against_keras(fn, part: str, args: tuple, right: int, otherwise: str = "", 
         raise CheckFailed(where + otherwise)
 
 
-@keeps_random_state
+@checker((SIZE, PARAMS), "two functions, each returning a whole number")
 def check_arithmetic(fns, seed=None) -> str:
     keras, rng = import_keras(), test_rng(seed)
     # LeNet-5's layers first, to speak of the lesson's numbers; C3 first: there no slips agree
@@ -207,7 +209,7 @@ def check_lenet(model, name: str, preamble=check_structure):
                                      trained_on="x_fit, y_fit (run the training cell)"))
 
 
-@keeps_random_state
+@checker("build_lenet5", "a function returning a new, uncompiled LeNet-5 Keras model")
 def check_build_lenet5(fn) -> str:
     try:
         model = call(fn, name="build_lenet5")
@@ -230,7 +232,7 @@ def check_build_lenet5(fn) -> str:
             f"-> 10 softmax: {LENET_PARAMS:,} parameters.")
 
 
-@keeps_random_state
+@checker("lenet", "a LeNet-5 Keras model from build_lenet5(), compiled and trained")
 def check_trained_lenet(model) -> str:
     # nothing random can pass the layer table, and the grader measures randomness out of process
     return "LeNet-5: " + graded_later(check_lenet(model, "lenet", check_trained_model))
@@ -318,7 +320,8 @@ def _predicted_class(predict_digit, model, image) -> int:
     return int(found)
 
 
-@keeps_random_state
+@checker(("save_and_reload", "predict_digit"),
+         "two functions: one returning the reloaded Keras model, one the class as an int")
 def check_saving(fns, seed=None) -> str:
     """Then predicting with a plain model, and with one with augmentation in front, which a bare
     ``model(x)`` runs (its ``call`` defaults to training=True): that changes ~70 % of answers, so

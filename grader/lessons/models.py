@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from .. import checks
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect, rule_out
 from ..model_spec import (CATEGORICAL, SPARSE, ModelSpec, check_structure, check_trained_model,
                           graded_later, is_functional, is_sequential, subclassed_message)
 from ..quiet import import_keras, import_tensorflow
@@ -96,7 +96,7 @@ def _param_case(fn, sizes) -> None:
                           "(n_in, n_out) of sizes.")
 
 
-@keeps_random_state
+@checker("mlp_param_count", "a function returning the parameter count as an int")
 def check_mlp_param_count(fn, seed=None) -> str:
     rng = test_rng(seed)
     _param_case(fn, [784, 512, 512, 10])
@@ -132,7 +132,7 @@ def _check_mlp_architecture(model, name: str) -> None:
            "Check for extra layers with weights.")
 
 
-@keeps_random_state
+@checker("mlp", "a Keras model built with keras.Input(shape=(784,)), compiled and trained")
 def check_mlp(model) -> str:
     spec = ModelSpec("mlp", input_advice=f"{INPUT} for the flattened x_tr", trained_on="x_tr, y_tr")
     facts = check_trained_model(model, spec)
@@ -157,7 +157,8 @@ def reference_mlp():
                             + [keras.layers.Dense(10, activation="softmax")])
 
 
-@keeps_random_state
+@checker("functional_mlp",
+         "a functional Keras model: keras.Model(inputs, outputs) from keras.Input(shape=(784,))")
 def check_functional_mlp(model, seed=None) -> str:
     _graph_model(model, "functional_mlp", "This exercise asks for the functional API: inputs = "
                  "keras.Input(shape=(784,)), call each layer on the previous tensor (x = "
@@ -223,7 +224,8 @@ def skip_connections(model) -> tuple[list, list]:
     return [m for m, _, skip in merges if skip], [m for m, _, skip in merges if not skip]
 
 
-@keeps_random_state
+@checker("skip_model",
+         "a functional Keras model from keras.Input(shape=(784,)) with a skip connection")
 def check_skip_model(model, seed=None) -> str:
     _graph_model(model, "skip_model", "A Sequential model is a single chain: each layer sees only "
                  "the previous layer's output, so it cannot add an earlier tensor to a later one. "
@@ -304,7 +306,7 @@ LOSS_MISTAKES = (  # in this order: the first whose answer on the failing labels
 )
 
 
-@keeps_random_state
+@checker("loss_for_labels", "a function returning a loss name (a string)")
 def check_loss_for_labels(fn, seed=None) -> str:
     tf = import_tensorflow()[0]
     cases = _label_cases(test_rng(seed))

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ..feedback import CheckFailed, Exercise, Mistake, call, expect, rule_out
+from ..feedback import CheckFailed, Exercise, Mistake, call, checker, expect, rule_out
 from ..quiet import import_keras, import_tensorflow
 from ..seeding import test_rng
 
@@ -40,6 +40,9 @@ def _answer(fn, x, name: str, *args, numpy=True, crash=("", "")):
     expect(before is None or np.array_equal(np.asarray(x), before),
            f"`{name}` changed the array it was given. Return a new array and leave the input as it "
            "was: other code (and the next cell) still uses the original.")
+    if isinstance(result, np.ndarray) and numpy:
+        expect(result.dtype.kind in "biuf", f"`{name}` returned an array of {result.dtype} "
+                                            "values; it should hold numbers.")
     if not numpy or isinstance(result, np.ndarray):
         return result
     if isinstance(result, (numbers.Number, np.generic)):
@@ -66,6 +69,7 @@ def _judge(found, right, exercise, *inputs, what: str, advice: str, close=_same,
 
 
 # ---- ex1: rank, shape and dtype --------------------------------------------------------------
+@checker("describe_tensor", "a function returning (rank, shape, dtype_name)")
 def _check_describe(fn) -> str:
     rng = test_rng()
     n = int(rng.integers(2, 40))  # a pixel, a row, an image, a batch, with channels, labels, one-hot
@@ -105,6 +109,7 @@ ex1 = Exercise("describe_tensor", _check_describe, is_function=True, hints=(
 
 
 # ---- ex2: flatten (N, 28, 28) -> (N, 784) ----------------------------------------------------
+@checker("flatten_images", "a function returning a NumPy array of shape (N, 784)")
 def _check_flatten(fn) -> str:
     rng = test_rng()
     sizes = [int(rng.integers(2, 64)), 1, int(rng.integers(100, 300))]
@@ -145,6 +150,7 @@ _NOT_REFUSED = ("`normalise_images` accepted {dtype} pixels already in [0, 1] an
                 "up to {top:.4f} instead of refusing. ")
 
 
+@checker("normalise_images", "a function returning a float32 NumPy array in [0, 1]")
 def _check_normalise(fn) -> str:
     rng = test_rng()
     x = rng.integers(0, 256, (int(rng.integers(2, 50)), 28, 28), np.uint8)
@@ -189,6 +195,7 @@ ex3 = Exercise("normalise_images", _check_normalise, is_function=True, hints=(
 
 
 # ---- ex4: one-hot labels ---------------------------------------------------------------------
+@checker("one_hot_labels", "a function returning a float32 NumPy array, one row per label")
 def _check_one_hot(fn) -> str:
     rng = test_rng()
     few = np.r_[7, rng.integers(0, 8, int(rng.integers(5, 40)))].astype(np.uint8)  # no 8 or 9
@@ -217,6 +224,7 @@ ex4 = Exercise("one_hot_labels", _check_one_hot, is_function=True, hints=(
 
 
 # ---- ex5: probabilities -> labels ------------------------------------------------------------
+@checker("labels_from_probabilities", "a function returning a NumPy array of integer labels")
 def _check_labels(fn) -> str:
     rng = test_rng()
     n = int(rng.integers(11, 60))
@@ -254,6 +262,7 @@ ex5 = Exercise("labels_from_probabilities", _check_labels, is_function=True, hin
 
 
 # ---- ex6: NumPy -> tf.Tensor float32 ---------------------------------------------------------
+@checker("to_float32_tensor", "a function returning a float32 tf.Tensor")
 def _check_to_tensor(fn) -> str:
     tf, rng = _tf(), test_rng()
     n = int(rng.integers(2, 20))
