@@ -27,10 +27,9 @@ BUDGET_FRACTION = 0.25  # of nbgrader's cell timeout: the time a cell is budgete
 
 def cell_timeout(root: Path) -> float:
     """``c.Execute.timeout`` from the course's nbgrader_config.py (nbgrader's default: 30 s)."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from .pipeline import course_settings
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return float(config.Execute.get("timeout", 30))
+    return course_settings(root).cell_timeout
 
 
 def describe_dataset(name: str) -> str:

@@ -36,9 +36,8 @@ def cmd_release(args) -> int:
 
 def cmd_autograde(args) -> int:
     from . import gradebook
-    from .bench import cell_timeout
-    from .pipeline import (autograde_one, feedback, find_root, refused_feedback, release,
-                           submitted)
+    from .pipeline import (autograde_one, course_settings, feedback, find_root,
+                           refused_feedback, release, submitted)
 
     root = args.root or find_root()
     pairs = submitted(root, args.assignments or None)
@@ -51,7 +50,7 @@ def cmd_autograde(args) -> int:
     # The gradebook learns each assignment's cells from a generation of solutions/; written to a
     # scratch folder so course/ is left as committed.
     release(root, sorted({a for a, _ in pairs}), release_dir="release")
-    timeout = cell_timeout(root)
+    timeout = course_settings(root).cell_timeout
     notes, models = {}, []
     for assignment, student in pairs:
         run = autograde_one(root, assignment, student, timeout=args.timeout,
@@ -62,8 +61,9 @@ def cmd_autograde(args) -> int:
         models += results
         if not run.ok:
             refused_feedback(root, assignment, student, run.problems)
-        print(f"graded {student}/{assignment} in {run.seconds:.0f} s"
-              + ("" if run.ok else " (not graded: see its note)"), flush=True)
+        print(f"graded {student}/{assignment} in {run.seconds:.0f} s" if run.ok else
+              f"could not grade {student}/{assignment} ({run.seconds:.0f} s): see its note",
+              flush=True)
     for assignment in sorted({a for a, _ in pairs}):
         feedback(root, assignment)
     columns, rows = gradebook.score_table(root, pairs, notes)

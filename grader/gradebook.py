@@ -18,13 +18,14 @@ from .feedback import CheckFailed
 from .notes import annotate, cell_notes
 from .targets import graded_models
 
-COURSE_ID = "keras-course"
-
-
 def _open(root: Path):
+    """The course's gradebook, where nbgrader_config.py says it is."""
     from nbgrader.api import Gradebook
 
-    return Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID)
+    from .pipeline import course_settings
+
+    settings = course_settings(root)
+    return Gradebook(settings.db_url, settings.course_id)
 
 
 @dataclass

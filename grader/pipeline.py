@@ -35,6 +35,27 @@ def find_root(start: Path | None = None) -> Path:
                         "folder (the one with solutions/ and course/), or pass --root.")
 
 
+@dataclass(frozen=True)
+class CourseSettings:
+    """What the grader needs of the course's nbgrader_config.py, read from it, never repeated."""
+    course_id: str
+    db_url: str  # a relative SQLite path is made absolute against the course root
+    cell_timeout: float
+
+
+def course_settings(root: Path) -> CourseSettings:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    directory = config.CourseDirectory
+    db_url = directory.get("db_url", "sqlite:///gradebook.db")
+    if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
+        db_url = f"sqlite:///{root.resolve() / db_url.removeprefix('sqlite:///')}"
+    # nbgrader's own defaults where the file sets nothing: no course id, 30 s a cell
+    return CourseSettings(directory.get("course_id", "default_course"), db_url,
+                          float(config.Execute.get("timeout", 30)))
+
+
 def nbgrader(root: Path, *args: str, timeout: float | None = None,
              env: dict | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, **(env or {}))

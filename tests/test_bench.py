@@ -68,6 +68,19 @@ def test_the_course_timeout_is_read_from_nbgrader_config(tmp_path):
     assert bench.cell_timeout(tmp_path) == 30  # nbgrader's own default
 
 
+def test_the_gradebook_is_where_nbgrader_config_says(tmp_path):
+    from grader.pipeline import course_settings
+
+    settings = course_settings(ROOT)
+    assert settings.course_id == "keras-course"
+    assert settings.db_url == f"sqlite:///{ROOT / 'gradebook.db'}"
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'other'\n"
+        "c.CourseDirectory.db_url = 'sqlite:///books/grades.db'\n")
+    settings = course_settings(tmp_path)
+    assert (settings.course_id, settings.db_url) == ("other", f"sqlite:///{tmp_path}/books/grades.db")
+
+
 @pytest.fixture
 def model_course(tmp_path):
     """A real lesson is too slow for a unit test: a tiny notebook that trains and saves a model

@@ -68,6 +68,11 @@ STUDENTS = {
                 {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
     "asker": (answered(FLATTEN, "rows = int(input('how many rows?'))\n" + RIGHT_FLATTEN), None,
               {FLATTEN: "calls input()"}, "others"),
+    # an answer no checker foresaw: the check's message, never a raw exception (the strings made
+    # NumPy's maximum raise UFuncTypeError inside the checker before checkers converted them)
+    "oddball": (answered("ex3_normalise_images",
+                         "def normalise_images(x):\n    return np.full(x.shape, 'pixel')\n"),
+                None, {"ex3_normalise_images": "it should hold numbers"}, "others"),
     "killer": (answered(FLATTEN, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"),
                "kernel died", {}, "none"),
     "copier": (duplicated(), f"`{FLATTEN}_test` appears more than once", {}, "none"),
