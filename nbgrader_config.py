@@ -20,6 +20,23 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
+# Each notebook is graded by a kernel sealed off from everything but its own folder (grader/
+# sandbox.py): no solutions/, no gradebook, no other student, no network, under these limits, and
+# every process it starts ends with it. Needs bubblewrap (Linux); see the README.
+c.Autograde.autograde_preprocessors = [
+    "grader.nbgrader_steps.Execute",  # nbgrader's, with the sealed kernel and a cap on output
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SealedKernelManager.sandbox = "bwrap"
+c.SealedKernelManager.memory_limit_gib = 8
+c.SealedKernelManager.cpu_limit_s = 3600
+c.Execute.max_output_mb = 2
+
 # Keep nbgrader's protections on.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True

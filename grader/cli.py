@@ -35,7 +35,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_autograde(args) -> int:
-    from . import gradebook
+    from . import gradebook, sandbox
     from .pipeline import (autograde_one, course_settings, feedback, find_root,
                            refused_feedback, release, submitted)
 
@@ -47,15 +47,18 @@ def cmd_autograde(args) -> int:
         print(f"No submissions under {root / 'submitted'} (expected "
               "submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, as `nbgrader collect` leaves them).")
         return 1
+    settings = course_settings(root)
+    if settings.sandbox == "bwrap" and not sandbox.bwrap():
+        print(f"grader autograde: {sandbox.missing_sandbox_message()}")
+        return 2
     # The gradebook learns each assignment's cells from a generation of solutions/; written to a
     # scratch folder so course/ is left as committed.
     release(root, sorted({a for a, _ in pairs}), release_dir="release")
-    timeout = course_settings(root).cell_timeout
     notes, models = {}, []
     for assignment, student in pairs:
         run = autograde_one(root, assignment, student, timeout=args.timeout,
                             test_seed=args.test_seed)
-        cell_notes, results = gradebook.decide(root, run, timeout)
+        cell_notes, results = gradebook.decide(root, run, settings)
         notes[(assignment, student)] = gradebook.submission_notes(assignment, run.problems,
                                                                   cell_notes)
         models += results

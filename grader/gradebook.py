@@ -40,7 +40,7 @@ class ModelResult:
     verdict: str = ""  # empty when the model meets its target
 
 
-def decide(root: Path, run, timeout: float) -> tuple[dict[str, str], list[ModelResult]]:
+def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]]:
     """After nbgrader graded one submission: override to 0 every cell the grader does not
     confirm, and explain every cell that scores below its maximum.
 
@@ -54,7 +54,7 @@ def decide(root: Path, run, timeout: float) -> tuple[dict[str, str], list[ModelR
         _forget_submission(root, assignment, student)
         return {}, []
     graded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
-    notes, forfeited, general = cell_notes(graded, timeout)
+    notes, forfeited, general = cell_notes(graded, settings)
     run.problems += general
     reasons = {cell: notes[cell] for cell in forfeited}
     results = []

@@ -3,9 +3,13 @@ its own process; no notebook does)."""
 from __future__ import annotations
 
 import copy
+import json
 
+import nbformat
 from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import Execute as NbgraderExecute
 from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
+from traitlets import Float
 
 EDITED_LOCKED_CELL = "Locked cell {} was edited in the submission; it was graded as released"
 
@@ -58,3 +62,46 @@ class HideHiddenTests(ClearHiddenTests):
                 if output.get("output_type") == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+OUTPUT_CAPPED = ("[grader] This cell's output passed {mb:g} MB: below is its beginning, the rest "
+                 "was not kept.")
+
+
+class Execute(NbgraderExecute):
+    """nbgrader's Execute (same settings, ``c.Execute``), with each notebook's kernel sealed off
+    under limits (grader.sandbox.SealedKernelManager, ``c.SealedKernelManager``) and each cell's
+    output capped while it runs, so that a flood of output never fills the grader's memory."""
+
+    max_output_mb = Float(2.0, help=(
+        "Output a cell may keep, in MB (text and data of its outputs); beyond it, one line says "
+        "the rest was dropped. Errors are always kept.")).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        from .sandbox import SealedKernelManager
+
+        kwargs.setdefault("kernel_manager_class", SealedKernelManager)
+        super().__init__(*args, **kwargs)
+        self._output_bytes: dict[int, int] = {}
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._output_bytes.get(cell_index, 0)
+        size = _payload_bytes(msg["content"])
+        self._output_bytes[cell_index] = used + size
+        limit = self.max_output_mb * 1e6
+        if used + size <= limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= limit:  # the first output past the cap: say so, once, on top (where
+            # nbgrader's LimitOutput, which keeps a cell's first lines, leaves it)
+            outs.insert(0, nbformat.v4.new_output(
+                "stream", name="stderr", text=OUTPUT_CAPPED.format(mb=self.max_output_mb) + "\n"))
+        return None
+
+
+def _payload_bytes(content) -> int:
+    if "text" in content:
+        return len(content["text"])
+    return sum(len(value) if isinstance(value, str) else len(json.dumps(value))
+               for value in content.get("data", {}).values())

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 TEST_SUFFIX = "_test"  # a graded test cell's id is its answer cell's id + "_test"
+OUTPUT_CAPPED_START = "[grader] This cell's output passed"  # grader.nbgrader_steps.OUTPUT_CAPPED
 
 
 def grade_id(cell) -> str | None:
@@ -38,10 +39,28 @@ def asked_for_input(cell) -> bool:
     return any(o.get("ename") == "StdinNotImplementedError" for o in _errors(cell))
 
 
-def answer_problem(cell, timeout: float) -> str | None:
+def ran_out_of_memory(cell) -> bool:
+    return any(o.get("ename") == "MemoryError" for o in _errors(cell))
+
+
+def output_capped(cell) -> bool:
+    return any(o.get("output_type") == "stream" and _text(o.get("text", "")).startswith(
+        OUTPUT_CAPPED_START) for o in cell.get("outputs", []))
+
+
+def _text(text) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)  # a notebook file splits lines
+
+
+def answer_problem(cell, settings) -> str | None:
     """What went wrong in an answer cell in a way its own test cannot say: a cell stopped at the
-    time limit, or one waiting for keyboard input that nobody can type while grading."""
-    name = grade_id(cell)
+    time limit, one waiting for keyboard input that nobody can type while grading, or one that
+    asked for more memory than grading allows."""
+    name, timeout = grade_id(cell), settings.cell_timeout
+    if ran_out_of_memory(cell):
+        return (f"the answer cell `{name}` asked for more memory than grading allows (each "
+                f"notebook may use {settings.memory_limit_gib:g} GiB), and failed with "
+                "MemoryError. Work on smaller arrays or in batches.")
     if stopped_by_time_limit(cell):
         return (f"the answer cell `{name}` was stopped at the {timeout:g} s time limit, so this "
                 "exercise scores 0 even if what it left behind passes. Make it finish well inside "
@@ -73,7 +92,7 @@ def test_problem(cell, timeout: float) -> str | None:
     return f"the test cell stopped on {ename}" + (f": {message}" if message else ".")
 
 
-def cell_notes(notebook: Path, timeout: float) -> tuple[dict[str, str], set[str], list[str]]:
+def cell_notes(notebook: Path, settings) -> tuple[dict[str, str], set[str], list[str]]:
     """What an executed notebook says about the cells that lost points.
 
     Returns ``{test_grade_id: note}`` for each graded test cell that failed or whose answer cell
@@ -88,21 +107,27 @@ def cell_notes(notebook: Path, timeout: float) -> tuple[dict[str, str], set[str]
         if not (cell["metadata"]["nbgrader"].get("grade") and cell_id.endswith(TEST_SUFFIX)):
             continue
         answer = by_id.get(cell_id.removesuffix(TEST_SUFFIX))
-        problem = answer_problem(answer, timeout) if answer is not None else None
-        if problem:
+        problem = answer_problem(answer, settings) if answer is not None else None
+        if problem and not ran_out_of_memory(answer):
             forfeited.add(cell_id)
-        else:
-            problem = test_problem(cell, timeout)
+        elif not problem:
+            problem = test_problem(cell, settings.cell_timeout)
         if problem:
             notes[cell_id] = problem
-    return notes, forfeited, notebook_problems(cells, timeout)
+    return notes, forfeited, notebook_problems(cells, settings)
 
 
-def notebook_problems(cells: list, timeout: float) -> list[str]:
-    """Cells other than answers and tests that stopped the notebook short."""
-    found = []
+def notebook_problems(cells: list, settings) -> list[str]:
+    """Cells other than answers and tests that stopped the notebook short, and any cell whose
+    output was cut at the cap."""
+    found, timeout = [], settings.cell_timeout
     for index, cell in enumerate(cells):
         name, flags = grade_id(cell), (cell.get("metadata", {}).get("nbgrader") or {})
+        if output_capped(cell):
+            label = f"the `{name}` cell" if name else f"cell {index + 1}"
+            found.append(f"{label} printed more than {settings.max_output_mb:g} MB of output; "
+                         "grading kept the beginning and dropped the rest (print a summary, "
+                         "not every value).")
         if flags.get("solution") or flags.get("grade") or cell.get("cell_type") != "code":
             continue  # answers and tests have notes of their own
         label = f"the `{name}` cell" if name else f"cell {index + 1} (not an exercise)"
@@ -157,8 +182,8 @@ def refusal_reason(submitted: Path, lessons: Path, assignment: str) -> str | Non
     return None
 
 
-KERNEL_DIED = ("the notebook's kernel died while it ran (it ran out of memory, or the code "
-               "ended its own process), and nbgrader keeps no grade for a notebook it could not "
+KERNEL_DIED = ("the notebook's kernel died while it ran (it ran out of memory or of the CPU "
+               "time grading allows, or the code ended its own process), and nbgrader keeps no grade for a notebook it could not "
                "finish, so every cell scores 0. Run it top to bottom (Kernel > Restart Kernel and "
                "Run All Cells), find the cell that ends the kernel, and resubmit.")
 

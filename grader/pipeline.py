@@ -41,6 +41,9 @@ class CourseSettings:
     course_id: str
     db_url: str  # a relative SQLite path is made absolute against the course root
     cell_timeout: float
+    sandbox: str = "bwrap"  # how each graded kernel is sealed off (grader.sandbox)
+    memory_limit_gib: float = 8.0
+    max_output_mb: float = 2.0
 
 
 def course_settings(root: Path) -> CourseSettings:
@@ -51,9 +54,14 @@ def course_settings(root: Path) -> CourseSettings:
     db_url = directory.get("db_url", "sqlite:///gradebook.db")
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         db_url = f"sqlite:///{root.resolve() / db_url.removeprefix('sqlite:///')}"
-    # nbgrader's own defaults where the file sets nothing: no course id, 30 s a cell
+    sealed = config.SealedKernelManager
+    # nbgrader's own defaults where the file sets nothing (no course id, 30 s a cell), and the
+    # sealed kernel's (grader.sandbox)
     return CourseSettings(directory.get("course_id", "default_course"), db_url,
-                          float(config.Execute.get("timeout", 30)))
+                          float(config.Execute.get("timeout", 30)),
+                          sealed.get("sandbox", "bwrap"),
+                          float(sealed.get("memory_limit_gib", 8.0)),
+                          float(config.Execute.get("max_output_mb", 2.0)))
 
 
 def nbgrader(root: Path, *args: str, timeout: float | None = None,
@@ -142,6 +150,7 @@ def autograde_one(root: Path, assignment: str, student: str,
     (grader.seeding), so grading the same submission again gives the same grade. When nbgrader
     cannot grade it, ``problems`` says why, its graded cells compared with the ``lessons``'."""
     from .nbgrader_steps import EDITED_LOCKED_CELL
+    from .sandbox import LEFT_RUNNING
     from .notes import failure_reason, refusal_reason
 
     started = time.time()
@@ -163,6 +172,11 @@ def autograde_one(root: Path, assignment: str, student: str,
             run.problems += [f"the locked cell `{name}` was edited; it was graded as released "
                              "(changes to locked cells never count)." for name in
                              re.findall(EDITED_LOCKED_CELL.format("(\\S+)"), done.stderr)]
+            left = re.escape(LEFT_RUNNING).replace(r"\{\}", r"(\d+)", 1).replace(r"\{\}", "(.*)")
+            run.problems += [f"the notebook left {count} process{'es' * (count != '1')} running "
+                             f"when it finished ({names}); grading ended them. End what your "
+                             "code starts (use `with`, or .terminate() and .wait())."
+                             for count, names in re.findall(left, done.stderr)]
         elif not unreadable:
             reason = next(filter(None, (refusal_reason(path, root / lessons, assignment)
                                         for path in sorted(folder.glob("*.ipynb")))), None)

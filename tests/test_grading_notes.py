@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,41 @@ def answered(grade_id, source, nb=SOLUTION):
     nb = copy.deepcopy(nb)
     nb["cells"][cell_index(nb, grade_id)]["source"] = source
     return nb
+
+
+# Code a dishonest or careless student runs in an answer cell. The kernel is sealed off
+# (grader/sandbox.py): the course folder is not there, the network is its own, memory is limited.
+COURSE_ROOT = "import pathlib\nroot = pathlib.Path.cwd().parents[2]  # autograded/STUDENT/LESSON\n"
+SNOOP = COURSE_ROOT + (
+    "import json\n"
+    "lesson = json.loads((root / 'solutions' / '01-tensors' / '01-tensors.ipynb').read_text())\n"
+    "exec(next(''.join(c['source']) for c in lesson['cells']\n"
+    "          if c['metadata'].get('nbgrader', {}).get('grade_id') == 'ex2_flatten_images'))\n")
+# Grades every cell of every student 0 and deletes the others' graded notebooks, if it can.
+VANDAL = COURSE_ROOT + (
+    "import shutil, sqlite3\n"
+    "try:\n"
+    "    db = sqlite3.connect(root / 'gradebook.db')\n"
+    "    db.execute('UPDATE grade SET auto_score = 0')\n"
+    "    db.commit()\n"
+    "except sqlite3.Error:\n"
+    "    pass\n"
+    "for other in (root / 'autograded').glob('*'):\n"
+    "    if other.name != 'vandal':\n"
+    "        shutil.rmtree(other)\n") + RIGHT_FLATTEN
+LEAK_PORT_ENV = "GRADER_TEST_LEAK_PORT"
+CALL_HOME = ("import os, socket\n"
+             "try:\n"
+             f"    port = int(os.environ['{LEAK_PORT_ENV}'])\n"
+             "    socket.create_connection(('127.0.0.1', port), timeout=5).sendall(b'answers?')\n"
+             "except OSError:\n"
+             "    pass\n") + RIGHT_FLATTEN
+LINGER = "time.sleep(4321)"
+FORK = ("import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; {LINGER}'], "
+        "start_new_session=True)\n") + RIGHT_FLATTEN
+HOG = "import numpy as np\nspare = np.ones(12 * 2**30, dtype=np.uint8)  # 12 GiB\n" + RIGHT_FLATTEN
+FLOOD = "for _ in range(40):\n    print('x' * 10**6)  # 40 MB\n" + RIGHT_FLATTEN
 
 
 def duplicated():
@@ -81,6 +117,13 @@ STUDENTS = {
                         .read_text()), "the notebook of lesson 02-data-formats", {}, "none"),
     "empty": ("", "not a readable notebook", {}, "none"),
     "editor": (edited_test(), f"locked cell `{FLATTEN}_test` was edited", {}, "all"),
+    "snooper": (answered(FLATTEN, SNOOP), None, {FLATTEN: "flatten_images"}, "others"),
+    "vandal": (answered(FLATTEN, VANDAL), None, {}, "all"),
+    "caller": (answered(FLATTEN, CALL_HOME), None, {}, "all"),
+    "forker": (answered(FLATTEN, FORK), "left 1 process running", {}, "all"),
+    "hog": (answered(FLATTEN, HOG), None, {FLATTEN: "more memory than grading allows"},
+            "others"),
+    "flooder": (answered(FLATTEN, FLOOD), "printed more than 2 MB of output", {}, "all"),
     "untouched": (json.loads((ROOT / "course" / LESSON / f"{LESSON}.ipynb").read_text()), None,
                   {FLATTEN: "`flatten_images` still raises NotImplementedError"}, "none"),
 }
@@ -105,9 +148,20 @@ def graded(tmp_path_factory):
     elsewhere = root / "submitted" / "misnamed" / LESSON
     elsewhere.mkdir(parents=True)
     (elsewhere / "my-answers.ipynb").write_text(json.dumps(SOLUTION))
-    env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", LESSON], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=1800)
+    listener = socket.create_server(("127.0.0.1", 0))  # what the caller tries to reach
+    listener.setblocking(False)
+    env = dict(os.environ, GRADER_NO_DOWNLOAD="1",
+               **{LEAK_PORT_ENV: str(listener.getsockname()[1])})
+    try:
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", LESSON],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=1800)
+        try:
+            listener.accept()
+            root.joinpath("leaked").write_text("a graded kernel reached the network")
+        except BlockingIOError:
+            pass
+    finally:
+        listener.close()
     print(done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with open(root / "grades.csv") as f:
@@ -194,6 +248,40 @@ def test_the_students_feedback_carries_the_note_and_no_hidden_test(graded):
     assert "time limit" in (root / "feedback" / "sleeper" / LESSON / f"{LESSON}.html").read_text()
     refused = (root / "feedback" / "killer" / LESSON / f"{LESSON}.html").read_text()
     assert "kernel died" in refused
+
+
+def test_a_graded_kernel_cannot_read_the_solutions(graded):
+    _, rows, _ = graded
+    assert "No such file or directory" in rows["snooper"]["notes"] or \
+        "flatten_images" in rows["snooper"]["notes"]
+
+
+def test_a_graded_kernel_cannot_touch_the_gradebook_or_another_students_grading(graded):
+    """The vandal is graded after the solution student: had it reached the gradebook, the
+    solution would score 0; had it reached autograded/, the solution's feedback would be gone."""
+    _, rows, root = graded
+    assert float(rows["solution"]["total"]) == float(rows["vandal"]["total"]) > 0
+    assert (root / "autograded" / "solution" / LESSON / f"{LESSON}.ipynb").is_file()
+    assert (root / "feedback" / "solution" / LESSON / f"{LESSON}.html").is_file()
+
+
+def test_a_graded_kernel_has_no_network(graded):
+    _, _, root = graded
+    assert not (root / "leaked").exists()
+
+
+def test_no_process_a_notebook_started_outlives_its_grading(graded):
+    import psutil
+
+    left = [p.info for p in psutil.process_iter(["pid", "cmdline"])
+            if LINGER in " ".join(p.info["cmdline"] or [])]
+    assert left == []
+
+
+def test_a_flood_of_output_is_capped_in_the_graded_notebook(graded):
+    _, _, root = graded
+    graded_notebook = root / "autograded" / "flooder" / LESSON / f"{LESSON}.ipynb"
+    assert graded_notebook.stat().st_size < 3_000_000
 
 
 def html_escaped(text):
