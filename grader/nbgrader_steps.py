@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+import queue
+import time
 
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.preprocessors import Execute as NbgraderExecute
 from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
-from traitlets import Float
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import Float, Integer
+
+from .notes import KERNEL_DIED, OUTPUT_CAPPED, kernel_died, stopped_by_time_limit
 
 EDITED_LOCKED_CELL = "Locked cell {} was edited in the submission; it was graded as released"
 
@@ -64,18 +69,21 @@ class HideHiddenTests(ClearHiddenTests):
         return cell, resources
 
 
-OUTPUT_CAPPED = ("[grader] This cell's output passed {mb:g} MB: below is its beginning, the rest "
-                 "was not kept.")
 
 
 class Execute(NbgraderExecute):
     """nbgrader's Execute (same settings, ``c.Execute``), with each notebook's kernel sealed off
-    under limits (grader.sandbox.SealedKernelManager, ``c.SealedKernelManager``) and each cell's
-    output capped while it runs, so that a flood of output never fills the grader's memory."""
+    under limits (grader.sandbox.SealedKernelManager, ``c.SealedKernelManager``), each cell's
+    output capped while it runs, so that a flood of output never fills the grader's memory, and a
+    kernel that dies costing only the cell it died in: nbgrader would lose the whole notebook."""
 
     max_output_mb = Float(2.0, help=(
         "Output a cell may keep, in MB (text and data of its outputs); beyond it, one line says "
         "the rest was dropped. Errors are always kept.")).tag(config=True)
+    max_kernel_restarts = Integer(3, help=(
+        "How many times a notebook's kernel may die and be replaced (a new kernel runs the "
+        "cells before the one it died in again, then grading goes on after it); once more, the "
+        "notebook is not graded.")).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         from .sandbox import SealedKernelManager
@@ -83,6 +91,59 @@ class Execute(NbgraderExecute):
         kwargs.setdefault("kernel_manager_class", SealedKernelManager)
         super().__init__(*args, **kwargs)
         self._output_bytes: dict[int, int] = {}
+        self._restarts = 0
+
+    def preprocess_cell(self, cell, resources, index):
+        try:
+            super().preprocess_cell(cell, resources, index)
+            stuck = stopped_by_time_limit(cell) and not self._responds()
+        except CellTimeoutError:  # interrupted at the time limit, and still busy after it
+            if not stopped_by_time_limit(cell):
+                cell.outputs.append(nbformat.v4.new_output("error", **self.error_on_timeout))
+            stuck = True
+        except DeadKernelError:
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename=KERNEL_DIED, evalue="the kernel died while this cell ran",
+                traceback=[f"{KERNEL_DIED}: the kernel died while this cell ran"]))
+            stuck = True
+        if stuck:  # dead, or deaf to the interrupt at the time limit: the cells after it need
+            # a kernel that answers
+            if self._restarts >= self.max_kernel_restarts:
+                raise DeadKernelError(f"the kernel was replaced {self._restarts} times")
+            self._restarts += 1
+            self._replace_kernel(index)
+        return cell, self.resources
+
+    def _responds(self, within: float = 10.0) -> bool:
+        """Whether the kernel, interrupted at the time limit, runs the next request: one that
+        ignores the interrupt would make every later cell wait out the time limit too."""
+        from jupyter_core.utils import run_sync
+
+        msg_id = self.kc.execute("pass", silent=True, store_history=False)
+        deadline = time.monotonic() + within
+
+        async def reply() -> bool:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await self.kc.shell_channel.get_msg(timeout=left)
+                except queue.Empty:
+                    return False
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return True
+            return False
+
+        return run_sync(reply)()
+
+    def _replace_kernel(self, index: int) -> None:
+        """A new kernel, brought to the state the dead one had before cell ``index`` by running
+        the cells above again (their recorded outputs are kept from the first run)."""
+        self._cleanup_kernel()
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+        for earlier, cell in enumerate(self.nb.cells[:index]):
+            if cell.cell_type == "code" and not (kernel_died(cell) or stopped_by_time_limit(cell)):
+                self.execute_cell(copy.deepcopy(cell), earlier, store_history=True)
 
     def output(self, outs, msg, display_id, cell_index):
         if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):

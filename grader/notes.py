@@ -13,7 +13,14 @@ from collections import Counter
 from pathlib import Path
 
 TEST_SUFFIX = "_test"  # a graded test cell's id is its answer cell's id + "_test"
-OUTPUT_CAPPED_START = "[grader] This cell's output passed"  # grader.nbgrader_steps.OUTPUT_CAPPED
+# What grader.nbgrader_steps.Execute writes into a cell: the line on top of an output it cut, and
+# the error name of a cell whose kernel died under it (grading went on in a new kernel).
+OUTPUT_CAPPED = ("[grader] This cell's output passed {mb:g} MB: below is its beginning, the rest "
+                 "was not kept.")
+OUTPUT_CAPPED_START = OUTPUT_CAPPED.split("{")[0]
+KERNEL_DIED = "KernelDied"
+DIED_BECAUSE = ("it ran out of memory or of the CPU time grading allows, or the code ended its "
+                "own process")
 
 
 def grade_id(cell) -> str | None:
@@ -43,6 +50,10 @@ def ran_out_of_memory(cell) -> bool:
     return any(o.get("ename") == "MemoryError" for o in _errors(cell))
 
 
+def kernel_died(cell) -> bool:
+    return any(o.get("ename") == KERNEL_DIED for o in _errors(cell))
+
+
 def output_capped(cell) -> bool:
     return any(o.get("output_type") == "stream" and _text(o.get("text", "")).startswith(
         OUTPUT_CAPPED_START) for o in cell.get("outputs", []))
@@ -57,6 +68,11 @@ def answer_problem(cell, settings) -> str | None:
     time limit, one waiting for keyboard input that nobody can type while grading, or one that
     asked for more memory than grading allows."""
     name, timeout = grade_id(cell), settings.cell_timeout
+    if kernel_died(cell):
+        return (f"the kernel died while the answer cell `{name}` ran ({DIED_BECAUSE}), so this "
+                "exercise scores 0. Grading started a new kernel, ran the cells above again and "
+                "went on, so the other exercises keep their points. Run the notebook top to "
+                "bottom (Kernel > Restart Kernel and Run All Cells) to find what ends it.")
     if ran_out_of_memory(cell):
         return (f"the answer cell `{name}` asked for more memory than grading allows (each "
                 f"notebook may use {settings.memory_limit_gib:g} GiB), and failed with "
@@ -79,6 +95,8 @@ def test_problem(cell, timeout: float) -> str | None:
         return None
     if stopped_by_time_limit(cell):
         return f"the test cell was stopped at the {timeout:g} s time limit."
+    if kernel_died(cell):
+        return f"the kernel died while the test cell ran ({DIED_BECAUSE})."
     if asked_for_input(cell):
         return "the test cell stopped on a call to input(), which nobody can answer while grading."
     error = errors[0]
@@ -134,6 +152,9 @@ def notebook_problems(cells: list, settings) -> list[str]:
         if stopped_by_time_limit(cell):
             found.append(f"{label} was stopped at the {timeout:g} s time limit; the cells after "
                          "it that need what it defines fail too.")
+        elif kernel_died(cell):
+            found.append(f"the kernel died while {label} ran ({DIED_BECAUSE}); grading started "
+                         "a new kernel, ran the cells above again and went on after it.")
         elif name and _errors(cell):  # a locked cell of the lesson's own, such as setup
             error = _errors(cell)[0]
             found.append(f"{label} failed ({error.get('ename')}: "

@@ -5,6 +5,7 @@ notebook at all is recorded as such and the batch goes on.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -44,6 +45,7 @@ class CourseSettings:
     sandbox: str = "bwrap"  # how each graded kernel is sealed off (grader.sandbox)
     memory_limit_gib: float = 8.0
     max_output_mb: float = 2.0
+    ignore: tuple[str, ...] = ()  # files nbgrader never copies (CourseDirectory.ignore)
 
 
 def course_settings(root: Path) -> CourseSettings:
@@ -61,7 +63,8 @@ def course_settings(root: Path) -> CourseSettings:
                           float(config.Execute.get("timeout", 30)),
                           sealed.get("sandbox", "bwrap"),
                           float(sealed.get("memory_limit_gib", 8.0)),
-                          float(config.Execute.get("max_output_mb", 2.0)))
+                          float(config.Execute.get("max_output_mb", 2.0)),
+                          tuple(directory.get("ignore", ())))
 
 
 def nbgrader(root: Path, *args: str, timeout: float | None = None,
@@ -164,8 +167,21 @@ def autograde_one(root: Path, assignment: str, student: str,
         return run
     unreadable = unreadable_notebooks(folder)
     run.problems += unreadable
+    ignored = course_settings(root).ignore  # what nbgrader would never copy anyway
+    beside = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+                    and p.suffix != ".ipynb" and not any(fnmatch.fnmatch(part, pattern)
+                                                         for part in p.relative_to(folder).parts
+                                                         for pattern in ignored))
+    if beside:
+        shown = ", ".join(beside[:5]) + (f" and {len(beside) - 5} more" if len(beside) > 5 else "")
+        run.problems.append(f"the files submitted beside the notebook ({shown}) were not given "
+                            "to it while it was graded: a notebook is graded alone, so it must "
+                            "make everything it needs itself.")
     try:
+        # "--CourseDirectory.ignore=*": nbgrader copies no file but the notebook into the graded
+        # folder, so nothing made elsewhere (a model trained on the test set) rides along.
         done = nbgrader(root, "autograde", assignment, "--student", student, "--force",
+                        "--CourseDirectory.ignore=*",
                         timeout=timeout, env={TEST_SEED_ENV: str(test_seed)})
         run.ok = done.returncode == 0
         if run.ok:

@@ -160,3 +160,5 @@ class SealedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart and getattr(self, "_private", None):
             shutil.rmtree(self._private, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources  # as interrupt_kernel

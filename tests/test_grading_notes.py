@@ -102,6 +102,11 @@ STUDENTS = {
     "solution": (SOLUTION, None, {}, "all"),
     "sleeper": (answered(FLATTEN, RIGHT_FLATTEN + "import time\ntime.sleep(3600)\n"), None,
                 {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
+    # ignores the interrupt at the time limit: grading replaces the kernel rather than let every
+    # later cell wait out the limit too
+    "stubborn": (answered(FLATTEN, RIGHT_FLATTEN + "import signal\nsignal.signal(signal.SIGINT, "
+                                   "signal.SIG_IGN)\nwhile True:\n    pass\n"), None,
+                 {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
     "asker": (answered(FLATTEN, "rows = int(input('how many rows?'))\n" + RIGHT_FLATTEN), None,
               {FLATTEN: "calls input()"}, "others"),
     # an answer no checker foresaw: the check's message, never a raw exception (the strings made
@@ -109,8 +114,13 @@ STUDENTS = {
     "oddball": (answered("ex3_normalise_images",
                          "def normalise_images(x):\n    return np.full(x.shape, 'pixel')\n"),
                 None, {"ex3_normalise_images": "it should hold numbers"}, "others"),
+    # the kernel dies in the answer cell: a new kernel runs the cells above again, and the cells
+    # after it are graded
     "killer": (answered(FLATTEN, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"),
-               "kernel died", {}, "none"),
+               None, {FLATTEN: "kernel died"}, "others"),
+    # the answer reads a file shipped beside the notebook, which grading does not give it
+    "shipper": (answered(FLATTEN, "exec(open('helper.txt').read())\n"),
+                "(helper.txt) were not given to it", {FLATTEN: "flatten_images"}, "others"),
     "copier": (duplicated(), f"`{FLATTEN}_test` appears more than once", {}, "none"),
     "inventor": (invented(), "`ex9_bonus`", {}, "none"),
     "lost": (json.loads((ROOT / "solutions" / "02-data-formats" / "02-data-formats.ipynb")
@@ -145,6 +155,7 @@ def graded(tmp_path_factory):
         folder = root / "submitted" / student / LESSON
         folder.mkdir(parents=True)
         (folder / f"{LESSON}.ipynb").write_text(nb if isinstance(nb, str) else json.dumps(nb))
+    (root / "submitted" / "shipper" / LESSON / "helper.txt").write_text(RIGHT_FLATTEN)
     elsewhere = root / "submitted" / "misnamed" / LESSON
     elsewhere.mkdir(parents=True)
     (elsewhere / "my-answers.ipynb").write_text(json.dumps(SOLUTION))
@@ -196,13 +207,13 @@ def test_each_student_keeps_exactly_the_points_their_notebook_earns(graded, stud
 @pytest.mark.parametrize("student", STUDENTS)
 def test_every_lost_point_has_a_note_that_names_the_reason(graded, student):
     maxima, rows, _ = graded
-    _, whole, cell_notes, _ = STUDENTS[student]
+    _, whole, cell_notes, keeps = STUDENTS[student]
     notes = rows[student]["notes"].split(" | ") if rows[student]["notes"] else []
     if whole:
         assert any(n.startswith(f"{LESSON}: ") and whole in n for n in notes), notes
     for cell, phrase in cell_notes.items():
         assert any(n.startswith(label(cell)) and phrase in n for n in notes), notes
-    graded_notebook = whole is None or "edited" in whole
+    graded_notebook = whole is None or keeps != "none"  # not refused or lost by nbgrader
     for k in (k for k in maxima if k.startswith(f"{LESSON}/")):
         if float(rows[student][k]) < float(maxima[k]) and graded_notebook:
             cell = k.split("/", 1)[1].removesuffix("_test")
