@@ -53,12 +53,13 @@ def cmd_autograde(args) -> int:
         return 2
     # The gradebook learns each assignment's cells from a generation of solutions/; written to a
     # scratch folder so course/ is left as committed.
-    release(root, sorted({a for a, _ in pairs}), release_dir="release")
-    notes, models = {}, []
+    release(root, sorted({a for a, _ in pairs}), release_dir="release", unless_current=True)
+    notes, models, runs = {}, [], {}
     for assignment, student in pairs:
         run = autograde_one(root, assignment, student, timeout=args.timeout,
                             test_seed=args.test_seed)
         cell_notes, results = gradebook.decide(root, run, settings)
+        runs[(assignment, student)] = run
         notes[(assignment, student)] = gradebook.submission_notes(assignment, run.problems,
                                                                   cell_notes)
         models += results
@@ -67,8 +68,6 @@ def cmd_autograde(args) -> int:
         print(f"graded {student}/{assignment} in {run.seconds:.0f} s" if run.ok else
               f"could not grade {student}/{assignment} ({run.seconds:.0f} s): see its note",
               flush=True)
-    for assignment in sorted({a for a, _ in pairs}):
-        feedback(root, assignment)
     columns, rows = gradebook.score_table(root, pairs, notes)
     print()
     print(gradebook.format_table(columns, rows))
@@ -76,6 +75,12 @@ def cmd_autograde(args) -> int:
     models_csv = args.csv.with_name(f"{args.csv.stem}-models.csv")
     gradebook.write_models_csv(models_csv, models)
     print(f"\nwrote {args.csv} and {models_csv}")
+    for assignment in sorted({a for a, _ in pairs}):
+        # nbgrader's feedback for the notebooks it graded (the others have theirs already):
+        # every student's at once, or only those graded now when --student picks some
+        students = [s for a, s in pairs if a == assignment and runs[(a, s)].ok]
+        if students:
+            feedback(root, assignment, students if args.student else None)
     return 0
 
 

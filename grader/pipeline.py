@@ -92,20 +92,55 @@ def notebooks_with_outputs(root: Path) -> list[str]:
     return found
 
 
-def release(root: Path, names: list[str] | None = None, release_dir: str = "course") -> list[str]:
-    """Regenerate ``release_dir``/NAME from solutions/NAME with nbgrader; returns the names."""
+RELEASED_FROM = ".released-from"  # in release_dir/NAME: the digest of what it was made from
+
+
+def release(root: Path, names: list[str] | None = None, release_dir: str = "course",
+            unless_current: bool = False) -> list[str]:
+    """Regenerate ``release_dir``/NAME from solutions/NAME with nbgrader; returns the names.
+    ``unless_current``: skip a lesson already generated from the same solution and settings
+    whose cells the gradebook holds (regrading a class need not regenerate every lesson)."""
     dirty = notebooks_with_outputs(root)
     if dirty:
         raise PipelineError("These source notebooks keep outputs: " + ", ".join(dirty) +
                             ". Clear them first: jupyter nbconvert --clear-output --inplace FILE")
     names = names or assignments(root)
     for name in names:
+        stamp = root / release_dir / name / RELEASED_FROM
+        digest = _source_digest(root, name)
+        if unless_current and stamp.is_file() and stamp.read_text() == digest and \
+                _in_gradebook(root, name):
+            continue
         done = nbgrader(root, "generate_assignment", name, "--force",
                         f"--CourseDirectory.release_directory={release_dir}")
         if done.returncode != 0:
             raise PipelineError(f"nbgrader generate_assignment {name} failed:\n"
                                 + _tail(done.stderr or done.stdout))
+        if unless_current:
+            stamp.write_text(digest)
     return names
+
+
+def _source_digest(root: Path, name: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256((root / "nbgrader_config.py").read_bytes())
+    for path in sorted((root / "solutions" / name).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _in_gradebook(root: Path, name: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    settings = course_settings(root)
+    try:
+        with Gradebook(settings.db_url, settings.course_id) as gb:
+            gb.find_assignment(name)
+    except MissingEntry:
+        return False
+    return True
 
 
 def stale_course_files(root: Path) -> list[str]:
@@ -206,13 +241,16 @@ def autograde_one(root: Path, assignment: str, student: str,
     return run
 
 
-def feedback(root: Path, assignment: str) -> None:
+def feedback(root: Path, assignment: str, students: list[str] | None = None) -> None:
     """nbgrader's feedback (feedback/STUDENT/ASSIGNMENT/*.html) for every graded submission of
-    ``assignment``: scores, the check's messages and the grader's notes, no hidden tests."""
-    done = nbgrader(root, "generate_feedback", assignment, "--force")
-    if done.returncode != 0:
-        raise PipelineError(f"nbgrader generate_feedback {assignment} failed:\n"
-                            + _tail(done.stderr or done.stdout))
+    ``assignment``, or for ``students``' only: scores, the check's messages and the grader's
+    notes, no hidden tests."""
+    for student in students or [None]:
+        done = nbgrader(root, "generate_feedback", assignment, "--force",
+                        *(["--student", student] if student else []))
+        if done.returncode != 0:
+            raise PipelineError(f"nbgrader generate_feedback {assignment} failed:\n"
+                                + _tail(done.stderr or done.stdout))
 
 
 def refused_feedback(root: Path, assignment: str, student: str, problems: list[str]) -> None:

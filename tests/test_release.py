@@ -99,3 +99,29 @@ def test_setup_cell_is_locked_and_quiets_tensorflow(lesson):
     setup = next(c for c in cells(ROOT / "solutions" / lesson / f"{lesson}.ipynb")
                  if meta(c).get("grade_id") == "setup")
     assert meta(setup)["locked"] and "grader.setup(" in "".join(setup["source"])
+
+
+def test_grading_regenerates_a_lesson_only_when_its_solution_or_settings_changed(tmp_path):
+    from grader.pipeline import RELEASED_FROM, release
+
+    (tmp_path / "solutions").mkdir()
+    lesson = LESSONS[0]
+    source = tmp_path / "solutions" / lesson / f"{lesson}.ipynb"
+    source.parent.mkdir()
+    source.write_bytes((ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_bytes())
+    (tmp_path / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
+    released = tmp_path / "release" / lesson / RELEASED_FROM
+
+    def generated() -> str:
+        release(tmp_path, [lesson], release_dir="release", unless_current=True)
+        return released.read_text() + str(released.stat().st_mtime_ns)
+
+    first = generated()
+    assert generated() == first  # the same solution, settings and gradebook: not regenerated
+    nb = json.loads(source.read_text())
+    nb["cells"][0]["source"] = "".join(nb["cells"][0]["source"]) + "\n"
+    source.write_text(json.dumps(nb))
+    second = generated()
+    assert second != first
+    (tmp_path / "gradebook.db").unlink()  # a new gradebook must learn the lesson's cells again
+    assert generated() != second
