@@ -74,6 +74,15 @@ HOG = "import numpy as np\nspare = np.ones(12 * 2**30, dtype=np.uint8)  # 12 GiB
 FLOOD = "for _ in range(40):\n    print('x' * 10**6)  # 40 MB\n" + RIGHT_FLATTEN
 
 
+CLICK = ("import time\nimport ipywidgets as widgets\nfrom IPython.display import display\n"
+         "clicked = []\nbutton = widgets.Button(description='Grade me')\n"
+         "button.on_click(clicked.append)\ndisplay(button)\n"
+         "while not clicked:\n    time.sleep(0.1)\n")
+TRAIN_FOR_EVER = ("import keras\nmodel = keras.Sequential([keras.Input((784,)), "
+                  "keras.layers.Dense(10)])\nmodel.compile('adam', 'mse')\n"
+                  "model.fit(np.zeros((256, 784)), np.zeros((256, 10)), epochs=10**9, verbose=0)\n")
+
+
 def duplicated():
     nb = copy.deepcopy(SOLUTION)
     i = cell_index(nb, f"{FLATTEN}_test")
@@ -107,6 +116,12 @@ STUDENTS = {
     "stubborn": (answered(FLATTEN, RIGHT_FLATTEN + "import signal\nsignal.signal(signal.SIGINT, "
                                    "signal.SIG_IGN)\nwhile True:\n    pass\n"), None,
                  {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
+    # waits for a click on a widget nobody will click, or trains for ever: both stopped at the
+    # time limit, the cells after them graded
+    "clicker": (answered(FLATTEN, RIGHT_FLATTEN + CLICK), None,
+                {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
+    "trainer": (answered(FLATTEN, RIGHT_FLATTEN + TRAIN_FOR_EVER), None,
+                {FLATTEN: f"stopped at the {LIMIT} s time limit"}, "others"),
     "asker": (answered(FLATTEN, "rows = int(input('how many rows?'))\n" + RIGHT_FLATTEN), None,
               {FLATTEN: "calls input()"}, "others"),
     # an answer no checker foresaw: the check's message, never a raw exception (the strings made
