@@ -57,7 +57,7 @@ def cmd_autograde(args) -> int:
     notes, models, runs = {}, [], {}
     for assignment, student in pairs:
         run = autograde_one(root, assignment, student, timeout=args.timeout,
-                            test_seed=args.test_seed)
+                            test_seed=args.test_seed, settings=settings)
         cell_notes, results = gradebook.decide(root, run, settings)
         runs[(assignment, student)] = run
         notes[(assignment, student)] = gradebook.submission_notes(assignment, run.problems,

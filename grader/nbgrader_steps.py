@@ -14,7 +14,7 @@ from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Float, Integer
 
-from .notes import KERNEL_DIED, OUTPUT_CAPPED, kernel_died, stopped_by_time_limit
+from .notes import KERNEL_DIED_ERROR, OUTPUT_CAPPED, kernel_died, stopped_by_time_limit
 
 EDITED_LOCKED_CELL = "Locked cell {} was edited in the submission; it was graded as released"
 
@@ -69,8 +69,6 @@ class HideHiddenTests(ClearHiddenTests):
         return cell, resources
 
 
-
-
 class Execute(NbgraderExecute):
     """nbgrader's Execute (same settings, ``c.Execute``), with each notebook's kernel sealed off
     under limits (grader.sandbox.SealedKernelManager, ``c.SealedKernelManager``), each cell's
@@ -103,8 +101,8 @@ class Execute(NbgraderExecute):
             stuck = True
         except DeadKernelError:
             cell.outputs.append(nbformat.v4.new_output(
-                "error", ename=KERNEL_DIED, evalue="the kernel died while this cell ran",
-                traceback=[f"{KERNEL_DIED}: the kernel died while this cell ran"]))
+                "error", ename=KERNEL_DIED_ERROR, evalue="the kernel died while this cell ran",
+                traceback=[f"{KERNEL_DIED_ERROR}: the kernel died while this cell ran"]))
             stuck = True
         if stuck:  # dead, or deaf to the interrupt at the time limit: the cells after it need
             # a kernel that answers
@@ -146,7 +144,8 @@ class Execute(NbgraderExecute):
                 self.execute_cell(copy.deepcopy(cell), earlier, store_history=True)
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+        if msg["msg_type"] not in ("stream", "display_data", "execute_result",
+                                   "update_display_data"):
             return super().output(outs, msg, display_id, cell_index)
         used = self._output_bytes.get(cell_index, 0)
         size = _payload_bytes(msg["content"])

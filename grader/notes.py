@@ -18,7 +18,7 @@ TEST_SUFFIX = "_test"  # a graded test cell's id is its answer cell's id + "_tes
 OUTPUT_CAPPED = ("[grader] This cell's output passed {mb:g} MB: below is its beginning, the rest "
                  "was not kept.")
 OUTPUT_CAPPED_START = OUTPUT_CAPPED.split("{")[0]
-KERNEL_DIED = "KernelDied"
+KERNEL_DIED_ERROR = "KernelDied"
 DIED_BECAUSE = ("it ran out of memory or of the CPU time grading allows, or the code ended its "
                 "own process")
 
@@ -51,7 +51,7 @@ def ran_out_of_memory(cell) -> bool:
 
 
 def kernel_died(cell) -> bool:
-    return any(o.get("ename") == KERNEL_DIED for o in _errors(cell))
+    return any(o.get("ename") == KERNEL_DIED_ERROR for o in _errors(cell))
 
 
 def output_capped(cell) -> bool:
@@ -203,8 +203,8 @@ def refusal_reason(submitted: Path, lessons: Path, assignment: str) -> str | Non
     return None
 
 
-KERNEL_DIED = ("the notebook's kernel died while it ran (it ran out of memory or of the CPU "
-               "time grading allows, or the code ended its own process), and nbgrader keeps no grade for a notebook it could not "
+KERNEL_DIED = (f"the notebook's kernel died while it ran ({DIED_BECAUSE}) more often than "
+               "grading replaces it, and nbgrader keeps no grade for a notebook it could not "
                "finish, so every cell scores 0. Run it top to bottom (Kernel > Restart Kernel and "
                "Run All Cells), find the cell that ends the kernel, and resubmit.")
 

@@ -105,11 +105,12 @@ def release(root: Path, names: list[str] | None = None, release_dir: str = "cour
         raise PipelineError("These source notebooks keep outputs: " + ", ".join(dirty) +
                             ". Clear them first: jupyter nbconvert --clear-output --inplace FILE")
     names = names or assignments(root)
+    settings = course_settings(root) if unless_current else None
     for name in names:
         stamp = root / release_dir / name / RELEASED_FROM
         digest = _source_digest(root, name)
         if unless_current and stamp.is_file() and stamp.read_text() == digest and \
-                _in_gradebook(root, name):
+                _in_gradebook(settings, name):
             continue
         done = nbgrader(root, "generate_assignment", name, "--force",
                         f"--CourseDirectory.release_directory={release_dir}")
@@ -131,10 +132,9 @@ def _source_digest(root: Path, name: str) -> str:
     return digest.hexdigest()
 
 
-def _in_gradebook(root: Path, name: str) -> bool:
+def _in_gradebook(settings: CourseSettings, name: str) -> bool:
     from nbgrader.api import Gradebook, MissingEntry
 
-    settings = course_settings(root)
     try:
         with Gradebook(settings.db_url, settings.course_id) as gb:
             gb.find_assignment(name)
@@ -183,7 +183,8 @@ def unreadable_notebooks(folder: Path) -> list[str]:
 
 def autograde_one(root: Path, assignment: str, student: str,
                   timeout: float = SUBMISSION_TIMEOUT_S, test_seed: int = 0,
-                  lessons: str = "solutions") -> SubmissionRun:
+                  lessons: str = "solutions",
+                  settings: CourseSettings | None = None) -> SubmissionRun:
     """Grade one submission; the checks and hidden tests draw their inputs from ``test_seed``
     (grader.seeding), so grading the same submission again gives the same grade. When nbgrader
     cannot grade it, ``problems`` says why, its graded cells compared with the ``lessons``'."""
@@ -202,7 +203,7 @@ def autograde_one(root: Path, assignment: str, student: str,
         return run
     unreadable = unreadable_notebooks(folder)
     run.problems += unreadable
-    ignored = course_settings(root).ignore  # what nbgrader would never copy anyway
+    ignored = (settings or course_settings(root)).ignore  # what nbgrader never copies anyway
     beside = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
                     and p.suffix != ".ipynb" and not any(fnmatch.fnmatch(part, pattern)
                                                          for part in p.relative_to(folder).parts
@@ -223,7 +224,7 @@ def autograde_one(root: Path, assignment: str, student: str,
             run.problems += [f"the locked cell `{name}` was edited; it was graded as released "
                              "(changes to locked cells never count)." for name in
                              re.findall(EDITED_LOCKED_CELL.format("(\\S+)"), done.stderr)]
-            left = re.escape(LEFT_RUNNING).replace(r"\{\}", r"(\d+)", 1).replace(r"\{\}", "(.*)")
+            left = LEFT_RUNNING.format(r"(\d+)", "(.*)")
             run.problems += [f"the notebook left {count} process{'es' * (count != '1')} running "
                              f"when it finished ({names}); grading ended them. End what your "
                              "code starts (use `with`, or .terminate() and .wait())."
