@@ -37,6 +37,13 @@ c.SealedKernelManager.memory_limit_gib = 8
 c.SealedKernelManager.cpu_limit_s = 3600
 c.Execute.max_output_mb = 2
 
+# After a notebook has run, the grader checks every exercise again in its own process
+# (grader/grading/confirm.py): the student's functions are called in the sealed kernel on new
+# inputs, only plain data comes back, and a test cell scores only if this check confirms it. The
+# inputs are drawn from this seed: set your own (students never see this file).
+c.Execute.check_seed = 731_406_289
+c.Execute.confirm_timeout = 120
+
 # Keep nbgrader's protections on.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True

@@ -50,6 +50,9 @@ def _contents(cell):
 def library_calls(fn, names: set[str]) -> set[str]:
     """The names in ``names`` that ``fn`` reaches in a library: ``np.tanh``, ``tf.nn.relu``,
     ``from numpy import tanh as th``... The student's own functions of that name are allowed."""
+    remote = getattr(type(fn), "library_calls", None)
+    if callable(remote):  # a function in a student's kernel, asked there (grader.grading)
+        return fn.library_calls(names) & names
     code = getattr(fn, "__code__", None)
     if code is None:  # a built-in or a NumPy ufunc handed over as it is: tanh = np.tanh
         return {getattr(fn, "__name__", None)} & names

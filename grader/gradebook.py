@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import GRADED_MODELS_DIR, grade_saved_model
+from .checks import grade_saved_model
 from .feedback import CheckFailed
 from .notes import annotate, cell_notes
 from .targets import graded_models
@@ -57,6 +57,7 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
     notes, forfeited, general = cell_notes(graded, settings)
     run.problems += general
     reasons = {cell: notes[cell] for cell in forfeited}
+    unconfirmed = _unconfirmed(graded, assignment)
     results = []
     for name, entry in graded_models().items():
         if entry["assignment"] == assignment:
@@ -74,7 +75,9 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
                     notes[cell.name] = notes.get(cell.name, "no grade was recorded for this cell.")
                     continue
                 key = f"{assignment}/{student}/{cell.name}"
-                reason = reasons.get(cell.name)
+                # a cell that failed in the kernel keeps the kernel's own note
+                reason = reasons.get(cell.name) or (
+                    unconfirmed(cell.name) if grade.auto_score else None)
                 if reason is None:
                     if overrides.pop(key):  # an earlier run's override no longer applies
                         grade.manual_score, grade.needs_manual_grade = None, False
@@ -94,12 +97,37 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
     return notes, results
 
 
+def _unconfirmed(graded: Path, assignment: str):
+    """``reason(grade_id)``: why the grader's own check did not confirm that cell (None when it
+    did), from what ``grader.grading.confirm`` recorded while the notebook was graded."""
+    from .grading.confirm import read_confirmations
+
+    verdicts = read_confirmations(graded.parent, assignment)
+
+    def reason(cell: str) -> str | None:
+        if verdicts is None or "error" in verdicts:
+            return ("the grader could not run its own checks on this notebook"
+                    + (f" ({verdicts['error']})" if verdicts else "") + ", so no cell is confirmed.")
+        verdict = verdicts.get(cell)
+        if not isinstance(verdict, dict):
+            return "the grader has no check of its own for this cell, so it cannot confirm it."
+        if verdict.get("confirmed") is True:
+            return None
+        return ("the grader's own check, run outside the notebook's kernel on the answer as "
+                f"plain data, did not confirm it: {verdict.get('message', '')}")
+    return reason
+
+
 def _recheck_model(root: Path, run, name: str, entry: dict,
                    in_kernel: str | None) -> tuple[ModelResult, str | None]:
     """Evaluate a submission's saved model out of process; the reason it fails, if it does.
     ``in_kernel`` is the test cell's own failure, the true reason when no model was saved."""
+    from .grading.confirm import confirmed_models
+
     result = ModelResult(run.student, run.assignment, name)
-    path = (root / "autograded" / run.student / run.assignment / GRADED_MODELS_DIR
+    # the model as it crossed from the kernel to the grader's check, never a file the kernel
+    # left in its folder (GRADED_MODELS_DIR is only what the in-kernel test evaluated)
+    path = (confirmed_models(root / "autograded" / run.student / run.assignment, run.assignment)
             / f"{name}.keras")
     if not path.exists():
         reason = in_kernel or "no saved model; the notebook did not train and save it."

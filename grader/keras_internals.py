@@ -68,3 +68,34 @@ def restore_keras_seed_state(saved) -> None:
     global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, generator)
     if generator is not None:
         generator.state.assign(value)
+
+
+def dataset_stages(dataset) -> list[str]:
+    """A tf.data pipeline's Python stages, outermost first: _PrefetchDataset, _ParallelMapDataset,
+    CacheDataset, _BatchDataset... (``_input_dataset`` is private). A dataset replayed from a
+    student's kernel (grader.grading.wire) carries the stages recorded there."""
+    recorded = getattr(dataset, "recorded_stages", None)
+    if recorded is not None:
+        return list(recorded)
+    stages = []
+    while dataset is not None:
+        stages.append(type(dataset).__name__)
+        dataset = getattr(dataset, "_input_dataset", None)
+    return stages
+
+
+def dataset_ops(dataset) -> list[str]:
+    """The dataset ops of a tf.data pipeline's graph: TensorSliceDataset, MapDataset,
+    CacheDatasetV2... (a private API: a TensorFlow without it gives [] and the structure checks
+    are skipped). A replayed dataset carries the ops recorded in the student's kernel."""
+    recorded = getattr(dataset, "recorded_ops", None)
+    if recorded is not None:
+        return list(recorded)
+    try:
+        import tensorflow as tf
+
+        graph = tf.compat.v1.GraphDef()
+        graph.ParseFromString(dataset._as_serialized_graph().numpy())
+        return [node.op for node in graph.node if "Dataset" in node.op]
+    except Exception:
+        return []

@@ -6,13 +6,14 @@ import copy
 import json
 import queue
 import time
+from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.preprocessors import Execute as NbgraderExecute
 from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 
 from .notes import KERNEL_DIED_ERROR, OUTPUT_CAPPED, kernel_died, stopped_by_time_limit
 
@@ -83,6 +84,18 @@ class Execute(NbgraderExecute):
         "cells before the one it died in again, then grading goes on after it); once more, the "
         "notebook is not graded.")).tag(config=True)
 
+    confirm = Bool(True, help=(
+        "After the notebook has run, check every exercise again in this process, calling the "
+        "student's functions in the kernel on new inputs and taking only plain data back "
+        "(grader.grading.confirm); a test cell scores only if this confirms it.")).tag(config=True)
+    check_seed = Integer(0, help=(
+        "The seed the confirming checks draw their inputs from. Set your own in "
+        "nbgrader_config.py: the students' kernels never see that file.")).tag(config=True)
+    confirm_timeout = Float(120.0, help=(
+        "How long one call of a student's function may take while confirming, in seconds; "
+        "after it, the kernel is interrupted and the cells not yet confirmed score 0.")
+    ).tag(config=True)
+
     def __init__(self, *args, **kwargs):
         from .sandbox import SealedKernelManager
 
@@ -110,14 +123,45 @@ class Execute(NbgraderExecute):
                 raise DeadKernelError(f"the kernel was replaced {self._restarts} times")
             self._restarts += 1
             self._replace_kernel(index)
+        if self.confirm and index == len(self.nb.cells) - 1:
+            self._confirm()
         return cell, self.resources
+
+    def _confirm(self) -> None:
+        """Every exercise checked again here, on the kernel's answers as plain data; the
+        verdicts go beside the kernel's folder, where it cannot reach them."""
+        from .grading.confirm import confirm_lesson, confirmations_path
+
+        info = self.resources.get("nbgrader", {})
+        folder = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()
+        lesson, notebook = info.get("assignment"), info.get("notebook", "")
+        try:
+            verdicts = confirm_lesson(lesson, folder, self._run_quietly, self.check_seed,
+                                      self.confirm_timeout)
+        except KeyError as error:  # not a lesson of this course: nothing can be confirmed
+            verdicts = {"error": str(error)}
+        confirmations_path(folder, notebook).write_text(json.dumps(verdicts, indent=1))
+
+    def _run_quietly(self, code: str, timeout: float) -> bool:
+        """Run ``code`` in the kernel, unrecorded; False (and the kernel interrupted) if it
+        has not finished within ``timeout`` seconds."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        if self._reply_within(msg_id, timeout):
+            return True
+        from jupyter_core.utils import run_sync
+
+        run_sync(self.km.interrupt_kernel)()
+        return False
 
     def _responds(self, within: float = 10.0) -> bool:
         """Whether the kernel, interrupted at the time limit, runs the next request: one that
         ignores the interrupt would make every later cell wait out the time limit too."""
+        return self._reply_within(self.kc.execute("pass", silent=True, store_history=False),
+                                  within)
+
+    def _reply_within(self, msg_id: str, within: float) -> bool:
         from jupyter_core.utils import run_sync
 
-        msg_id = self.kc.execute("pass", silent=True, store_history=False)
         deadline = time.monotonic() + within
 
         async def reply() -> bool:

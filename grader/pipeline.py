@@ -188,6 +188,7 @@ def autograde_one(root: Path, assignment: str, student: str,
     """Grade one submission; the checks and hidden tests draw their inputs from ``test_seed``
     (grader.seeding), so grading the same submission again gives the same grade. When nbgrader
     cannot grade it, ``problems`` says why, its graded cells compared with the ``lessons``'."""
+    from .grading.confirm import forget_confirmations
     from .nbgrader_steps import EDITED_LOCKED_CELL
     from .sandbox import LEFT_RUNNING
     from .notes import failure_reason, refusal_reason
@@ -213,6 +214,8 @@ def autograde_one(root: Path, assignment: str, student: str,
         run.problems.append(f"the files submitted beside the notebook ({shown}) were not given "
                             "to it while it was graded: a notebook is graded alone, so it must "
                             "make everything it needs itself.")
+    graded = root / "autograded" / student / assignment
+    forget_confirmations(graded, assignment)
     try:
         # "--CourseDirectory.ignore=*": nbgrader copies no file but the notebook into the graded
         # folder, so nothing made elsewhere (a model trained on the test set) rides along.

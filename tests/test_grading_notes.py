@@ -82,6 +82,46 @@ TRAIN_FOR_EVER = ("import keras\nmodel = keras.Sequential([keras.Input((784,)), 
                   "keras.layers.Dense(10)])\nmodel.compile('adam', 'mse')\n"
                   "model.fit(np.zeros((256, 784)), np.zeros((256, 10)), epochs=10**9, verbose=0)\n")
 
+# Cheats: a wrong answer, and code that makes the kernel's own test cell pass anyway. The grader
+# confirms every cell in its own process on the answer as plain data (grader/grading/confirm.py).
+WRONG_FLATTEN = "def flatten_images(x):\n    return x.reshape(len(x), 784)[:, ::-1].copy()\n"
+NOT_CONFIRMED = "did not confirm it"
+CHEATS = {
+    # IPython's input transformers: every later cell (the locked tests) runs inside try/except
+    "transformer": ("ex2_flatten_images", (
+        "def _forgive(lines):\n"
+        "    body = ''.join(lines).splitlines(keepends=True)\n"
+        "    return ['try:\\n', '    pass\\n'] + ['    ' + line for line in body] + [\n"
+        "        '\\nexcept BaseException:\\n    pass\\n']\n"
+        "get_ipython().input_transformers_post.append(_forgive)\n") + WRONG_FLATTEN),
+    # the checks rewritten (Exercise.check does nothing), and an answer equal to anything
+    "equaliser": ("ex1_describe_tensor", (
+        "import grader.feedback\n"
+        "grader.feedback.Exercise.check = lambda self, *args: print('✓ Correct')\n"
+        "class Anything(tuple):\n"
+        "    __hash__ = tuple.__hash__\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "def describe_tensor(t):\n    return Anything((0, (), ''))\n")),
+    # NumPy's comparisons patched: the checks' and the hidden tests' alike
+    "numpy": ("ex2_flatten_images", "np.array_equal = lambda *args, **kwargs: True\n"
+                                    "np.allclose = lambda *args, **kwargs: True\n" + WRONG_FLATTEN),
+    # a builtin patched: isinstance calls a NumPy array a tf.Tensor
+    "builtins": ("ex6_to_float32_tensor", (
+        "import builtins\n"
+        "_isinstance = builtins.isinstance\n"
+        "class Looks(np.ndarray):\n"
+        "    def numpy(self):\n        return np.asarray(self)\n"
+        "builtins.isinstance = lambda obj, kinds: (kinds is tf.Tensor and _isinstance(obj, Looks)) "
+        "or _isinstance(obj, kinds)\n"
+        "def to_float32_tensor(x):\n"
+        "    return np.asarray(x, dtype=np.float32).view(Looks)\n")),
+}
+# IPython's traceback display and sys.excepthook silenced: the kernel still reports the error
+TRACER = ("import sys\nsys.excepthook = lambda *args: None\nip = get_ipython()\n"
+          "ip.showtraceback = lambda *args, **kwargs: None\n"
+          "ip.set_custom_exc((Exception,), lambda *args, **kwargs: None)\n") + WRONG_FLATTEN
+
 
 def duplicated():
     nb = copy.deepcopy(SOLUTION)
@@ -149,6 +189,9 @@ STUDENTS = {
     "hog": (answered(FLATTEN, HOG), None, {FLATTEN: "more memory than grading allows"},
             "others"),
     "flooder": (answered(FLATTEN, FLOOD), "printed more than 2 MB of output", {}, "all"),
+    **{student: (answered(cell, code), None, {cell: NOT_CONFIRMED}, "others")
+       for student, (cell, code) in CHEATS.items()},
+    "tracer": (answered(FLATTEN, TRACER), None, {FLATTEN: ""}, "others"),
     "untouched": (json.loads((ROOT / "course" / LESSON / f"{LESSON}.ipynb").read_text()), None,
                   {FLATTEN: "`flatten_images` still raises NotImplementedError"}, "none"),
 }
@@ -251,6 +294,17 @@ def test_a_cell_stopped_at_the_time_limit_loses_its_points_even_though_its_test_
     the kernel, and the grader overrides it."""
     _, rows, _ = graded
     assert "overridden to 0" in rows["sleeper"]["notes"]
+
+
+@pytest.mark.parametrize("student", CHEATS)
+def test_a_cheat_that_passes_in_the_kernel_is_not_confirmed_by_the_grader(graded, student):
+    """The cheat's test cell passed in the student's kernel (its points are overridden), and the
+    note says the grader's own check, on the answer as plain data, did not confirm it."""
+    _, rows, _ = graded
+    cell, _ = CHEATS[student]
+    notes = rows[student]["notes"].split(" | ")
+    note = next(n for n in notes if n.startswith(label(cell)))
+    assert NOT_CONFIRMED in note and "overridden to 0" in note, notes
 
 
 def test_only_a_really_edited_locked_cell_is_reported(graded):

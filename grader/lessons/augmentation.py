@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..feedback import CheckFailed, Exercise, call, checker, expect
-from ..keras_internals import all_layers
+from ..keras_internals import all_layers, dataset_stages
 from ..model_spec import ModelSpec, check_trained_model
 from ..quiet import import_tensorflow
 from ..seeding import keeps_random_state, test_rng
@@ -213,13 +213,7 @@ def discs(n: int, seed=None):
     return values[:, None, None, None] * disc[None, :, :, None], values
 
 
-def pipeline_stages(ds) -> list[str]:
-    """Outermost first: _PrefetchDataset, _ParallelMapDataset, CacheDataset, _BatchDataset..."""
-    stages = []
-    while ds is not None:
-        stages.append(type(ds).__name__)
-        ds = getattr(ds, "_input_dataset", None)
-    return stages
+pipeline_stages = dataset_stages  # outermost first, read in grader.keras_internals
 
 
 def _epoch(ds, what: str):
