@@ -24,7 +24,7 @@ c.Execute.interrupt_on_timeout = True
 # sandbox.py): no solutions/, no gradebook, no other student, no network, under these limits, and
 # every process it starts ends with it. Needs bubblewrap (Linux); see the README.
 c.Autograde.autograde_preprocessors = [
-    "grader.nbgrader_steps.Execute",  # nbgrader's, with the sealed kernel and a cap on output
+    "grader.grading.nbgrader_steps.Execute",  # nbgrader's, with the sealed kernel and a cap on output
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -58,13 +58,13 @@ c.LockCells.lock_readonly_cells = True
 # Notebooks go to students without outputs.
 c.ClearOutput.enabled = True
 
-# The course's own OverwriteCells (grader/nbgrader_steps.py): nbgrader's, but it warns only about a
+# The course's own OverwriteCells (grader/grading/nbgrader_steps.py): nbgrader's, but it warns only about a
 # locked cell the student really edited, not about every test cell whose hidden tests it restores.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "grader.nbgrader_steps.OverwriteCells",
+    "grader.grading.nbgrader_steps.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # A graded cell deleted from a submission is put back and run, rather than silently missing.
@@ -75,7 +75,7 @@ c.OverwriteCells.add_missing_cells = True
 # autograde`).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "grader.nbgrader_steps.HideHiddenTests",
+    "grader.grading.nbgrader_steps.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.HideHiddenTests.enforce_metadata = False

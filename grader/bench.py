@@ -18,8 +18,8 @@ from pathlib import Path
 from statistics import median
 
 from .data import course_dataset
-from .pipeline import assignments, find_root
-from .runs import NotebookRun, run_notebook, scratch_copy, solution_notebook
+from .grading.pipeline import assignments, find_root
+from .grading.runs import NotebookRun, run_notebook, scratch_copy, solution_notebook
 
 
 BUDGET_FRACTION = 0.25  # of nbgrader's cell timeout: the time a cell is budgeted to take
@@ -27,7 +27,7 @@ BUDGET_FRACTION = 0.25  # of nbgrader's cell timeout: the time a cell is budgete
 
 def cell_timeout(root: Path) -> float:
     """``c.Execute.timeout`` from the course's nbgrader_config.py (nbgrader's default: 30 s)."""
-    from .pipeline import course_settings
+    from .grading.pipeline import course_settings
 
     return course_settings(root).cell_timeout
 

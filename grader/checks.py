@@ -1,9 +1,11 @@
-"""What visible and hidden tests call: structural checks of a Keras model, and accuracy checks.
+"""What visible and hidden tests call: structural checks of a Keras model, and the accuracy check.
 
 Accuracy is never taken from the student's kernel: ``assert_accuracy`` saves the model to
-``graded-models/NAME.keras`` and a separate Python process loads it (``safe_mode=True``) and
-evaluates it on the test split. ``grader autograde`` evaluates the same file again, outside
-the student's kernel, before a grade is recorded.
+``graded-models/NAME.keras`` and a separate Python process (``grader.grading.evaluate``) loads it
+(``safe_mode=True``), evaluates it on the test split and judges it against its target. ``grader
+autograde`` evaluates again, outside the student's kernel, the model that crossed to the grader's
+own check (``grader.grading.confirm``), before a grade is recorded. This module is the notebook's
+side: it imports nothing of ``grader.grading``.
 """
 from __future__ import annotations
 
@@ -13,35 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .feedback import CheckFailed, expect, unexpected
 from .quiet import import_keras
-from .targets import Target, graded_models, target_for
+from .targets import graded_models
 
 GRADED_MODELS_DIR = "graded-models"
 EVALUATION_TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    accuracy: float
-    seconds: float  # wall time of the evaluating process, start-up included
-    n: int
-    target_key: str
-    source: str
-    outputs_are_probabilities: bool
-    accuracy_on_raw_pixels: float
-    random_at_inference: bool = False
-    random_layers: tuple = ()
-    train_accuracy: float | None = None  # only when asked for (a target with a max_gap)
-    variant: str | None = None  # a transformed test copy (grader.transforms), if one was used
-
-    @property
-    def gap(self) -> float | None:
-        return None if self.train_accuracy is None else self.train_accuracy - self.accuracy
-
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -108,7 +89,7 @@ def assert_param_budget(model, max_params: int, name: str = "model") -> None:
 
 
 def assert_no_custom_code(model, name: str = "model") -> None:
-    from .evaluate import custom_layers
+    from .model_spec import custom_layers
 
     assert_keras_model(model, name)
     for layer in custom_layers(model):
@@ -170,19 +151,12 @@ def save_for_grading(model, name: str, directory: str | os.PathLike = ".") -> Pa
     return path
 
 
-def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
-                         timeout: float = EVALUATION_TIMEOUT_S, train: bool = False,
-                         variant: str | None = None,
-                         train_images: int | None = None) -> Evaluation:
-    """Evaluate a ``.keras`` file in a fresh, isolated Python process (``train``: also score it
-    on training images, for the train-test gap, the first ``train_images`` of them if given;
-    ``variant``: on a transformed test copy)."""
-    from .data import course_dataset
-
-    command = [sys.executable, "-I", "-m", "grader.evaluate", str(Path(path).resolve()),
-               "--dataset", dataset or course_dataset(), *(["--train"] if train else []),
-               *(["--train-images", str(train_images)] if train and train_images else []),
-               *(["--variant", variant] if variant else [])]
+def evaluate_in_separate_process(path: str | os.PathLike, *options: str,
+                                 timeout: float = EVALUATION_TIMEOUT_S) -> dict:
+    """``python -I -m grader.grading.evaluate PATH OPTIONS...`` in a fresh, isolated process and
+    a scratch folder: its one JSON line, or the ``CheckFailed`` that says why there is none."""
+    command = [sys.executable, "-I", "-m", "grader.grading.evaluate", str(Path(path).resolve()),
+               *options]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     # The data the student trained on are already in Keras' cache (or a fallback): never wait on
     # the network while grading.
@@ -203,73 +177,22 @@ def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
                           + (" | ".join(tail) or "the evaluating process printed nothing.")) from None
     if "error" in result:
         raise CheckFailed(result["error"])
-    result["random_layers"] = tuple(result.get("random_layers", ()))
-    return Evaluation(**{k: result[k] for k in Evaluation.__dataclass_fields__ if k in result})
+    return result
 
 
-def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
-                     max_gap: float | None = None, advice: str | None = None) -> str | None:
-    """None if the model meets its target (and gap bound), else a message naming the likely
-    mistake; ``advice`` is the lesson's own suggestion when no common mistake shows."""
-    if evaluation.random_at_inference:
-        where = (f" ({', '.join(evaluation.random_layers)} called with training=True)"
-                 if evaluation.random_layers else "")
-        return (f"{what} gives different predictions for the same images: something random is "
-                f"still active at inference{where}. Dropout and random augmentation must only act "
-                "while training: call those layers without `training=True`, and let Keras switch "
-                "them off in predict/evaluate.")
-    if evaluation.accuracy < target:
-        images = f"{evaluation.variant} test images" if evaluation.variant else "test images"
-        message = (f"{what} reaches {evaluation.accuracy:.2%} accuracy on {evaluation.n:,} "
-                   f"{images}; the target is {target:.2%}.")
-        if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
-            message += (" It does much better on raw 0-255 pixels "
-                        f"({evaluation.accuracy_on_raw_pixels:.2%}): it was trained on images "
-                        "that were not scaled to [0, 1]. Divide by 255 once, before training.")
-        elif not evaluation.outputs_are_probabilities:
-            message += (" Its outputs are not probabilities: end the model with a softmax and "
-                        "check that the loss matches the labels.")
-        else:
-            message += " " + (advice or "Train longer, or check the learning rate and the data "
-                                        "you train on.")
-        return message
-    if max_gap is not None and evaluation.gap is not None and evaluation.gap > max_gap:
-        return (f"{what} over-fits: {evaluation.train_accuracy:.2%} accuracy on training images "
-                f"but {evaluation.accuracy:.2%} on test images, a gap of {evaluation.gap:.2%} "
-                f"(allowed: {max_gap:.2%}). Regularise it: more dropout, fewer epochs or a "
-                "smaller model.")
-    return None
+def assert_accuracy(model, name: str, dataset: str | None = None) -> dict:
+    """Save ``model`` for grading and require its calibrated target, measured and judged out of
+    process (``grader.grading.evaluate --name``); returns what that process measured."""
+    from .data import course_dataset
 
-
-def evaluate_as_registered(path: str | os.PathLike, entry: dict,
-                           dataset: str | None = None) -> Evaluation:
-    """Evaluate as a graded model's ``targets.json`` entry asks: on its ``test_variant``, and on
-    training images too when it bounds the train-test gap (``max_gap``): the first
-    ``train_images`` of them when the lesson trains on those. Grading and calibration both
-    measure this way."""
-    return evaluate_saved_model(path, dataset, train=entry.get("max_gap") is not None,
-                                variant=entry.get("test_variant"),
-                                train_images=entry.get("train_images"))
-
-
-def grade_saved_model(path: str | os.PathLike, name: str,
-                      dataset: str | None = None) -> tuple[Evaluation, Target, str | None]:
-    """Evaluate the saved model ``name`` out of process against its registered target."""
-    entry = graded_models().get(name, {})
-    evaluation = evaluate_as_registered(path, entry, dataset)
-    target = target_for(name, evaluation.target_key)
-    return evaluation, target, accuracy_verdict(evaluation, target.value,
-                                                f"The saved model `{name}`", entry.get("max_gap"),
-                                                entry.get("advice"))
-
-
-def assert_accuracy(model, name: str, dataset: str | None = None) -> Evaluation:
-    """Save ``model`` for grading and require its calibrated target, measured out of process."""
     started = time.perf_counter()
-    evaluation, target, verdict = grade_saved_model(save_for_grading(model, name), name, dataset)
-    if verdict:
-        raise CheckFailed(verdict)
-    gap = "" if evaluation.gap is None else f", train-test gap {evaluation.gap:.2%}"
-    print(f"✓ `{name}`: {evaluation.accuracy:.2%} test accuracy{gap}, measured by the grader in a "
-          f"separate process (target {target.value:.2%}, {time.perf_counter() - started:.1f} s).")
-    return evaluation
+    path = save_for_grading(model, name)
+    result = evaluate_in_separate_process(path, "--name", name, "--dataset",
+                                          dataset or course_dataset())
+    if result.get("verdict"):
+        raise CheckFailed(result["verdict"])
+    gap = "" if result.get("gap") is None else f", train-test gap {result['gap']:.2%}"
+    print(f"✓ `{name}`: {result['accuracy']:.2%} test accuracy{gap}, measured by the grader in a "
+          f"separate process (target {result['target']:.2%}, "
+          f"{time.perf_counter() - started:.1f} s).")
+    return result

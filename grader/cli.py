@@ -26,7 +26,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from .pipeline import find_root, release
+    from .grading.pipeline import find_root, release
 
     root = args.root or find_root()
     for name in release(root, args.assignments or None):
@@ -35,8 +35,8 @@ def cmd_release(args) -> int:
 
 
 def cmd_autograde(args) -> int:
-    from . import gradebook, sandbox
-    from .pipeline import (autograde_one, course_settings, feedback, find_root,
+    from .grading import gradebook, sandbox
+    from .grading.pipeline import (autograde_one, course_settings, feedback, find_root,
                            refused_feedback, release, submitted)
 
     root = args.root or find_root()
@@ -88,7 +88,7 @@ def cmd_lab(args) -> int:
     import os
     import subprocess
 
-    from .pipeline import find_root
+    from .grading.pipeline import find_root
 
     root = args.root or find_root()
     command = [sys.executable, "-m", "jupyterlab", str(root / "course"), *args.jupyter_args]
@@ -99,7 +99,7 @@ def cmd_lab(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .calibrate import calibrate
+    from .grading.calibrate import calibrate
 
     return calibrate(args.root, seeds=args.seeds, datasets=args.datasets, only=args.models,
                      variant_seeds=args.variant_seeds, variants=args.answers)
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_bench)
 
     args = parser.parse_args(argv)
-    from .pipeline import PipelineError
+    from .grading.pipeline import PipelineError
 
     try:
         return args.run(args)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .feedback import CheckFailed, expect
+from .keras_internals import all_layers
 from .quiet import import_keras
 
 SPARSE, CATEGORICAL = "sparse_categorical_crossentropy", "categorical_crossentropy"
@@ -151,3 +152,32 @@ def graded_later(facts: ModelFacts) -> str:
     """The end of every trained model's ✓ message."""
     return (f"{facts.params:,} parameters, trained for {facts.steps:,} steps. The grader measures "
             "its test accuracy when this cell is graded.")
+
+
+def custom_layers(model) -> list:
+    """The layers that are Lambda or not built into Keras: they carry Python code."""
+    return [layer for layer in all_layers(model)
+            if type(layer).__name__ == "Lambda" or not type(layer).__module__.startswith("keras.")]
+
+
+def layers_called_with_training(model) -> list[str]:
+    """Layers wired with ``training=True`` in a functional model although they are off by
+    default (Dropout, GaussianNoise...): random even at inference in ``model(x)``.
+
+    Keras records every call's ``training`` in the config. Augmentation layers default to
+    ``training=True`` and are recorded so even when the student wrote nothing; Keras still
+    switches them off in predict and in ``model(x, training=False)``, so they are not flagged.
+    """
+    import inspect
+
+    names = []
+    for config in model.get_config().get("layers", []):
+        wired = any(isinstance(node, dict) and node.get("kwargs", {}).get("training") is True
+                    for node in config.get("inbound_nodes", []))
+        if not wired:
+            continue
+        layer = model.get_layer(config["config"]["name"])
+        default = inspect.signature(type(layer).call).parameters.get("training")
+        if default is None or default.default is not True:
+            names.append(layer.name)
+    return names

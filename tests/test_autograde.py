@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from grader.lessons import lesson as registered_lesson
-from grader.pipeline import assignments
+from grader.grading.pipeline import assignments
 from grader.targets import load_targets
 from grader.variants import variants
 

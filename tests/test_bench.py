@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import bench, calibrate
+from grader import bench
+from grader.grading import calibrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +70,7 @@ def test_the_course_timeout_is_read_from_nbgrader_config(tmp_path):
 
 
 def test_the_gradebook_is_where_nbgrader_config_says(tmp_path):
-    from grader.pipeline import course_settings
+    from grader.grading.pipeline import course_settings
 
     settings = course_settings(ROOT)
     assert settings.course_id == "keras-course"

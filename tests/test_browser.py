@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.pipeline import assignments
+from grader.grading.pipeline import assignments
 
 pytestmark = pytest.mark.slow  # runs notebooks end to end: `-m "not slow"` skips it
 

@@ -6,6 +6,7 @@ import pytest
 
 import grader
 from grader import checks, data
+from grader.grading import verdicts
 from grader.feedback import CheckFailed
 
 tf, keras = grader.setup(seed=0)
@@ -125,12 +126,12 @@ def test_lambda_layers_are_refused(tmp_path):
     path = tmp_path / "lambda.keras"
     model.save(path)
     with pytest.raises(CheckFailed, match="Lambda"):
-        checks.evaluate_saved_model(path, "mnist")
+        verdicts.evaluate_saved_model(path, "mnist")
 
 
 def test_accuracy_is_measured_out_of_process_and_matches(good_model, sample, tmp_path):
     path = checks.save_for_grading(good_model, "probe", tmp_path)
-    evaluation = checks.evaluate_saved_model(path, "mnist")
+    evaluation = verdicts.evaluate_saved_model(path, "mnist")
     _, (x_test, y_test) = sample
     in_process = np.mean(good_model.predict(x_test.reshape(-1, 784) / 255, verbose=0)
                          .argmax(1) == y_test)
@@ -149,8 +150,8 @@ def test_untrained_model_misses_target(tmp_path, monkeypatch):
 
 def test_unnormalised_training_is_named(sample, tmp_path):
     path = checks.save_for_grading(trained(sample, scale=1.0, epochs=1), "raw", tmp_path)
-    evaluation = checks.evaluate_saved_model(path, "mnist")
-    verdict = checks.accuracy_verdict(evaluation, 0.99, "model")
+    evaluation = verdicts.evaluate_saved_model(path, "mnist")
+    verdict = verdicts.accuracy_verdict(evaluation, 0.99, "model")
     assert "not scaled to [0, 1]" in verdict
 
 
@@ -158,12 +159,12 @@ def test_pickled_model_is_refused(good_model, tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(pickle.dumps([w.numpy() for w in good_model.weights]))
     with pytest.raises(CheckFailed, match="pickle"):
-        checks.evaluate_saved_model(path, "mnist")
+        verdicts.evaluate_saved_model(path, "mnist")
 
 
 def test_missing_file_says_what_to_run(tmp_path):
     with pytest.raises(CheckFailed, match="No saved model"):
-        checks.evaluate_saved_model(tmp_path / "absent.keras", "mnist")
+        verdicts.evaluate_saved_model(tmp_path / "absent.keras", "mnist")
 
 
 def test_wrong_input_size_is_explained(tmp_path):
@@ -171,7 +172,7 @@ def test_wrong_input_size_is_explained(tmp_path):
                               keras.layers.Dense(10, activation="softmax")])
     path = checks.save_for_grading(model, "wrong-input", tmp_path)
     with pytest.raises(CheckFailed, match="expects inputs of shape"):
-        checks.evaluate_saved_model(path, "mnist")
+        verdicts.evaluate_saved_model(path, "mnist")
 
 
 def test_dropout_active_at_inference_is_named(good_model, tmp_path):
@@ -182,16 +183,16 @@ def test_dropout_active_at_inference_is_named(good_model, tmp_path):
     hidden = keras.layers.Dropout(0.5, name="always_on")(hidden, training=True)
     model = keras.Model(inputs, good_model.layers[2](hidden))
     path = checks.save_for_grading(model, "noisy", tmp_path)
-    evaluation = checks.evaluate_saved_model(path, "mnist")
+    evaluation = verdicts.evaluate_saved_model(path, "mnist")
     assert evaluation.random_at_inference and evaluation.random_layers == ("always_on",)
-    verdict = checks.accuracy_verdict(evaluation, 0.0, "model")
+    verdict = verdicts.accuracy_verdict(evaluation, 0.0, "model")
     assert "still active at inference (always_on called with training=True)" in verdict
 
 
 def test_deterministic_model_is_not_flagged(good_model, tmp_path):
     model = keras.Sequential([keras.Input((784,)), good_model.layers[0], keras.layers.Dropout(0.5),
                               good_model.layers[1], good_model.layers[2]])
-    evaluation = checks.evaluate_saved_model(checks.save_for_grading(model, "d", tmp_path), "mnist")
+    evaluation = verdicts.evaluate_saved_model(checks.save_for_grading(model, "d", tmp_path), "mnist")
     assert not evaluation.random_at_inference and evaluation.random_layers == ()
     assert evaluation.train_accuracy is None and evaluation.gap is None
 
@@ -200,24 +201,24 @@ def test_train_test_gap_over_the_bound_is_named(sample, tmp_path):
     overfit = trained(sample, epochs=12)  # on the first 5,000 training digits
     path = checks.save_for_grading(overfit, "overfit", tmp_path)
     # Scored on the images it trained on (as lesson 05 registers with `train_images`) ...
-    evaluation = checks.evaluate_saved_model(path, "mnist", train=True, train_images=5000)
+    evaluation = verdicts.evaluate_saved_model(path, "mnist", train=True, train_images=5000)
     # ... not on 10,000 drawn from all 60,000, most of which it never saw.
-    drawn = checks.evaluate_saved_model(path, "mnist", train=True)
+    drawn = verdicts.evaluate_saved_model(path, "mnist", train=True)
     assert evaluation.train_accuracy > drawn.train_accuracy + 0.02
     assert evaluation.accuracy == drawn.accuracy
     assert evaluation.train_accuracy > evaluation.accuracy
     assert evaluation.gap == pytest.approx(evaluation.train_accuracy - evaluation.accuracy)
-    verdict = checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap - 0.01)
+    verdict = verdicts.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap - 0.01)
     assert "over-fits" in verdict and f"a gap of {evaluation.gap:.2%}" in verdict
-    assert checks.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap + 0.01) is None
+    assert verdicts.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap + 0.01) is None
 
 
 def test_a_lessons_own_advice_replaces_the_generic_one(good_model, tmp_path):
-    evaluation = checks.evaluate_saved_model(checks.save_for_grading(good_model, "a", tmp_path),
+    evaluation = verdicts.evaluate_saved_model(checks.save_for_grading(good_model, "a", tmp_path),
                                              "mnist")
-    generic = checks.accuracy_verdict(evaluation, 0.999, "model")
+    generic = verdicts.accuracy_verdict(evaluation, 0.999, "model")
     assert "Train longer" in generic
-    advised = checks.accuracy_verdict(evaluation, 0.999, "model", advice="Use ReLU and He init.")
+    advised = verdicts.accuracy_verdict(evaluation, 0.999, "model", advice="Use ReLU and He init.")
     assert advised.endswith("Use ReLU and He init.") and "Train longer" not in advised
 
 
@@ -237,11 +238,11 @@ def test_shifted_rotated_copy_is_deterministic_and_moves_every_digit(sample):
 
 def test_a_model_can_be_graded_on_the_shifted_rotated_copy(good_model, tmp_path):
     path = checks.save_for_grading(good_model, "robust", tmp_path)
-    plain = checks.evaluate_saved_model(path, "mnist")
-    moved = checks.evaluate_saved_model(path, "mnist", variant="shifted-rotated")
+    plain = verdicts.evaluate_saved_model(path, "mnist")
+    moved = verdicts.evaluate_saved_model(path, "mnist", variant="shifted-rotated")
     assert moved.variant == "shifted-rotated" and plain.variant is None
     assert moved.accuracy < plain.accuracy - 0.1  # an MLP without augmentation is not robust
-    verdict = checks.accuracy_verdict(moved, 0.99, "model")
+    verdict = verdicts.accuracy_verdict(moved, 0.99, "model")
     assert "shifted-rotated test images" in verdict
 
 
@@ -250,7 +251,7 @@ def test_channels_first_input_to_channels_last_convolutions_is_named(tmp_path):
                               keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     path = checks.save_for_grading(model, "first", tmp_path)
     with pytest.raises(CheckFailed, match=r"channels_first \(N, C, H, W\).*keras.Input\(shape=\(28, 28, 1\)\)"):
-        checks.evaluate_saved_model(path, "mnist")
+        verdicts.evaluate_saved_model(path, "mnist")
 
 
 def augmented(training_flag=None):
@@ -268,7 +269,7 @@ def test_augmentation_inside_a_model_is_not_random_at_inference(tmp_path, traini
     model(x, training=False) switch them off: a model with augmentation inside is graded as
     deterministic, wired or not."""
     path = checks.save_for_grading(augmented(training_flag), "aug", tmp_path)
-    evaluation = checks.evaluate_saved_model(path, "mnist")
+    evaluation = verdicts.evaluate_saved_model(path, "mnist")
     assert not evaluation.random_at_inference and evaluation.random_layers == ()
 
 
@@ -279,9 +280,9 @@ def test_augmentation_kept_on_at_inference_is_named(tmp_path):
     noisy = keras.layers.GaussianNoise(0.5, name="noise")(inputs, training=True)
     hidden = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(noisy))
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
-    evaluation = checks.evaluate_saved_model(checks.save_for_grading(model, "n", tmp_path), "mnist")
+    evaluation = verdicts.evaluate_saved_model(checks.save_for_grading(model, "n", tmp_path), "mnist")
     assert evaluation.random_at_inference and evaluation.random_layers == ("noise",)
-    verdict = checks.accuracy_verdict(evaluation, 0.0, "model")
+    verdict = verdicts.accuracy_verdict(evaluation, 0.0, "model")
     assert "still active at inference (noise called with training=True)" in verdict
     assert "random augmentation must only act while training" in verdict
 
@@ -297,4 +298,4 @@ def test_augmentation_forced_on_through_a_lambda_is_refused(tmp_path):
     path = tmp_path / "lambda.keras"
     model.save(path)
     with pytest.raises(CheckFailed, match="Lambda layer or other Python code"):
-        checks.evaluate_saved_model(path, "mnist")
+        verdicts.evaluate_saved_model(path, "mnist")

@@ -11,7 +11,7 @@ import pytest
 
 from grader.feedback import CheckFailed, Exercise, checker
 from grader.lessons import LESSONS
-from grader.pipeline import assignments
+from grader.grading.pipeline import assignments
 from grader.targets import graded_models
 
 ROOT = Path(__file__).resolve().parents[1]

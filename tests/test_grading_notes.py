@@ -40,7 +40,7 @@ def answered(grade_id, source, nb=SOLUTION):
 
 
 # Code a dishonest or careless student runs in an answer cell. The kernel is sealed off
-# (grader/sandbox.py): the course folder is not there, the network is its own, memory is limited.
+# (grader/grading/sandbox.py): the course folder is not there, the network is its own, memory is limited.
 COURSE_ROOT = "import pathlib\nroot = pathlib.Path.cwd().parents[2]  # autograded/STUDENT/LESSON\n"
 SNOOP = COURSE_ROOT + (
     "import json\n"

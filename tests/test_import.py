@@ -6,8 +6,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["grader", "grader.cli", "grader.data", "grader.checks",
-                                    "grader.explore", "grader.plots", "grader.gradebook",
-                                    "grader.bench", "grader.calibrate", "grader.runs",
+                                    "grader.explore", "grader.plots", "grader.grading.gradebook",
+                                    "grader.bench", "grader.grading.calibrate", "grader.grading.runs",
                                     "grader.lessons", "grader.model_spec"])
 def test_import_does_not_load_tensorflow(module):
     code = (f"import sys, {module}; heavy = [m for m in ('tensorflow', 'keras') "
@@ -74,3 +74,18 @@ def test_onednn_kernels_are_on_unless_the_user_chose(chosen, expected):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == expected and done.stderr == ""
+
+
+def test_no_module_a_notebook_imports_loads_the_grading_core():
+    """The grading core (grader.grading) decides grades; nothing a notebook imports brings it
+    in: the setup, the checks and every lesson's checkers and explorer."""
+    from grader.lessons import LESSONS
+
+    modules = ["grader", "grader.checks", "grader.feedback", "grader.model_spec", "grader.data",
+               "grader.plots"] + [f"grader.lessons.{lesson.module}" for lesson in LESSONS] + [
+        f"grader.explore.{lesson.explorer.split('.')[0]}" for lesson in LESSONS]
+    code = (f"import sys, {', '.join(modules)}; "
+            "core = sorted(m for m in sys.modules if m.startswith('grader.grading')); "
+            "print(core); sys.exit(1 if core else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, f"a notebook's imports loaded {done.stdout.strip()} {done.stderr[-500:]}"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from grader.lessons import checker_module
-from grader.pipeline import assignments, notebooks_with_outputs, stale_course_files
+from grader.grading.pipeline import assignments, notebooks_with_outputs, stale_course_files
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = assignments(ROOT)
@@ -102,7 +102,7 @@ def test_setup_cell_is_locked_and_quiets_tensorflow(lesson):
 
 
 def test_grading_regenerates_a_lesson_only_when_its_solution_or_settings_changed(tmp_path):
-    from grader.pipeline import RELEASED_FROM, release
+    from grader.grading.pipeline import RELEASED_FROM, release
 
     (tmp_path / "solutions").mkdir()
     lesson = LESSONS[0]

@@ -1,4 +1,4 @@
-"""The sealed kernel every graded notebook runs in (grader/sandbox.py), driven directly: what it
+"""The sealed kernel every graded notebook runs in (grader/grading/sandbox.py), driven directly: what it
 can see, reach and allocate. End to end through `grader autograde`: test_grading_notes.py."""
 import asyncio
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import SealedKernelManager, bwrap, visible_folders
+from grader.grading.sandbox import SealedKernelManager, bwrap, visible_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 

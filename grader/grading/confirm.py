@@ -9,7 +9,7 @@ there on the arguments the grader sends, and only plain data comes back (``grade
 a value (a model) comes back as data too. The kernel is an oracle and nothing more: whatever it
 has been made to do, the grader decides on the values it returns.
 
-A cell scores only if it passed in the kernel *and* is confirmed here (``grader.gradebook``).
+A cell scores only if it passed in the kernel *and* is confirmed here (``grader.grading.gradebook``).
 """
 from __future__ import annotations
 

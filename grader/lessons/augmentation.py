@@ -166,7 +166,7 @@ SPEC = ModelSpec("augmented_model", inputs=((SIZE, SIZE, 1), (SIZE, SIZE)), max_
          "a Keras model built with keras.Input(shape=(28, 28, 1)), compiled and trained, with "
          "augmentation layers first")
 def check_augmented_model(model) -> str:
-    from ..evaluate import layers_called_with_training
+    from ..model_spec import layers_called_with_training
 
     shape = _input_shape(model)
     expect(shape is None or len(shape) != 1,

@@ -226,7 +226,7 @@ SPEC = ModelSpec("dropout_model", input_advice="keras.Input(shape=(28, 28)) foll
          "a Keras model built with keras.Input(shape=(28, 28)), compiled and trained, with "
          "Dropout layers")
 def check_dropout_model(model) -> str:
-    from ..evaluate import layers_called_with_training
+    from ..model_spec import layers_called_with_training
 
     expect(type((getattr(model, "layers", None) or [None])[-1]).__name__ != "Dropout",
            "`dropout_model` ends with a Dropout layer, after the output. Dropout goes between "

@@ -13,15 +13,16 @@ import math
 from datetime import date
 from pathlib import Path
 
-from .checks import GRADED_MODELS_DIR, evaluate_as_registered, evaluate_saved_model
+from ..checks import GRADED_MODELS_DIR
+from .verdicts import evaluate_as_registered, evaluate_saved_model
 from .pipeline import find_root
 from .runs import run_notebook, scratch_copy, solution_notebook
-from .targets import TARGETS_FILE
+from ..targets import TARGETS_FILE
 
 
 def available_keys() -> dict[str, str]:
     """Target key -> COURSE_DATASET value, for every dataset that can be loaded here."""
-    from . import data
+    from .. import data
 
     keys = {}
     for name in data.DATASETS:
@@ -39,7 +40,7 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
     ``grader.variants``; default all). The runs of answers not named are kept from the targets
     file, so one variant can be added without re-running the others; the target is always set
     below the worst of every recorded run."""
-    from .variants import REFERENCE, variants as variants_of
+    from ..variants import REFERENCE, variants as variants_of
 
     root = root or find_root()
     targets_path = output or Path(str(TARGETS_FILE))
@@ -170,7 +171,7 @@ def summary_table(summary: list) -> str:
 def _by_answer(summary: list):
     """The summary's rows split by the answer (reference or variant) each run trained."""
     for name, key, runs, target in summary:
-        from .variants import REFERENCE
+        from ..variants import REFERENCE
 
         labels = dict.fromkeys(r.get("variant", REFERENCE) for r in runs)
         for label in labels:

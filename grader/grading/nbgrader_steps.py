@@ -72,7 +72,7 @@ class HideHiddenTests(ClearHiddenTests):
 
 class Execute(NbgraderExecute):
     """nbgrader's Execute (same settings, ``c.Execute``), with each notebook's kernel sealed off
-    under limits (grader.sandbox.SealedKernelManager, ``c.SealedKernelManager``), each cell's
+    under limits (grader.grading.sandbox.SealedKernelManager, ``c.SealedKernelManager``), each cell's
     output capped while it runs, so that a flood of output never fills the grader's memory, and a
     kernel that dies costing only the cell it died in: nbgrader would lose the whole notebook."""
 
@@ -130,7 +130,7 @@ class Execute(NbgraderExecute):
     def _confirm(self) -> None:
         """Every exercise checked again here, on the kernel's answers as plain data; the
         verdicts go beside the kernel's folder, where it cannot reach them."""
-        from .grading.confirm import confirm_lesson, confirmations_path
+        from .confirm import confirm_lesson, confirmations_path
 
         info = self.resources.get("nbgrader", {})
         folder = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()

@@ -1,5 +1,5 @@
 """A sealed kernel for each graded notebook (nbgrader starts it through ``SealedKernelManager``,
-named by ``grader.nbgrader_steps.Execute``; no notebook imports this module).
+named by ``grader.grading.nbgrader_steps.Execute``; no notebook imports this module).
 
 The kernel sees the operating system, Python and its packages (the ``grader`` package among
 them), the course's data and its own submission folder, read-only except that folder. It does not

@@ -1,6 +1,8 @@
 """Evaluate a saved ``.keras`` model on a test split, in a process of its own.
 
-Run as ``python -I -m grader.evaluate MODEL.keras --dataset mnist``; prints one JSON object.
+Run as ``python -I -m grader.grading.evaluate MODEL.keras --dataset mnist``; prints one JSON
+object (with ``--name NAME``: measured as that graded model's entry in targets.json asks, with its
+target and verdict, which is how a notebook's own check learns its result).
 Nothing from the student's kernel reaches this process: the model is read from disk with
 ``safe_mode=True`` (no Lambda, no pickled Python code) and the test data are loaded here.
 """
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .keras_internals import all_layers
+from ..keras_internals import all_layers
+from ..model_spec import custom_layers, layers_called_with_training
 
 
 class EvaluationError(Exception):
@@ -42,17 +45,11 @@ def describe_file_problem(path: Path) -> str | None:
     return None
 
 
-def custom_layers(model) -> list:
-    """The layers that are Lambda or not built into Keras: they carry Python code."""
-    return [layer for layer in all_layers(model)
-            if type(layer).__name__ == "Lambda" or not type(layer).__module__.startswith("keras.")]
-
-
 def load_model_safely(path: Path):
     problem = describe_file_problem(path)
     if problem:
         raise EvaluationError(problem)
-    from .quiet import import_tensorflow
+    from ..quiet import import_tensorflow
 
     _, keras = import_tensorflow()
     try:
@@ -116,29 +113,6 @@ def refuse_diverged_weights(model) -> None:
 TRAIN_SAMPLE = 10_000  # training images scored for the train-test gap: enough for +-0.5%
 
 
-def layers_called_with_training(model) -> list[str]:
-    """Layers wired with ``training=True`` in a functional model although they are off by
-    default (Dropout, GaussianNoise...): random even at inference in ``model(x)``.
-
-    Keras records every call's ``training`` in the config. Augmentation layers default to
-    ``training=True`` and are recorded so even when the student wrote nothing; Keras still
-    switches them off in predict and in ``model(x, training=False)``, so they are not flagged.
-    """
-    import inspect
-
-    names = []
-    for config in model.get_config().get("layers", []):
-        wired = any(isinstance(node, dict) and node.get("kwargs", {}).get("training") is True
-                    for node in config.get("inbound_nodes", []))
-        if not wired:
-            continue
-        layer = model.get_layer(config["config"]["name"])
-        default = inspect.signature(type(layer).call).parameters.get("training")
-        if default is None or default.default is not True:
-            names.append(layer.name)
-    return names
-
-
 def random_at_inference(model, x: np.ndarray) -> bool:
     """Is the model random where it should not be: a layer wired with ``training=True``, which
     keeps it on in ``model(x)``, or outputs that differ between two inference calls?
@@ -159,12 +133,12 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
     started = time.perf_counter()
     model = load_model_safely(path)
     refuse_diverged_weights(model)
-    from . import data
+    from .. import data
 
     splits = data.load(dataset, quiet=True)
     _, (x_test, y_test) = splits
     if variant:  # a deterministic transformed copy of the test set (grader.transforms)
-        from .transforms import VARIANTS
+        from ..transforms import VARIANTS
 
         x_test = VARIANTS[variant](x_test)
     if tuple(model.outputs[0].shape[1:]) != (10,):
@@ -205,7 +179,7 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.evaluate")
+    parser = argparse.ArgumentParser(prog="python -m grader.grading.evaluate")
     parser.add_argument("model", type=Path)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--variant", help="score on a transformed test copy: shifted-rotated")
@@ -213,12 +187,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the model on (up to 10,000) training images")
     parser.add_argument("--train-images", type=int,
                         help="with --train: score on the first N training images instead")
+    parser.add_argument("--name", help="a graded model of targets.json: measure it as its entry "
+                        "asks (variant, train images) and add its target and verdict")
     args = parser.parse_args(argv)
     try:
-        from . import data
+        from .. import data
 
-        result = evaluate(args.model, args.dataset or data.course_dataset(), args.train,
-                          args.variant, args.train_images)
+        dataset = args.dataset or data.course_dataset()
+        if args.name:
+            from ..targets import graded_models
+            from .verdicts import judged
+
+            entry = graded_models().get(args.name, {})
+            train = entry.get("max_gap") is not None
+            result = judged(evaluate(args.model, dataset, train, entry.get("test_variant"),
+                                     entry.get("train_images") if train else None), args.name)
+        else:
+            result = evaluate(args.model, dataset, args.train, args.variant, args.train_images)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

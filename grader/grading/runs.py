@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .seeding import TEST_SEED_ENV
+from ..seeding import TEST_SEED_ENV
 
 NOTEBOOK_TIMEOUT_S = 600  # per cell, generous: a run measures time, the budget is judged after
 

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 TEST_SUFFIX = "_test"  # a graded test cell's id is its answer cell's id + "_test"
-# What grader.nbgrader_steps.Execute writes into a cell: the line on top of an output it cut, and
+# What grader.grading.nbgrader_steps.Execute writes into a cell: the line on top of an output it cut, and
 # the error name of a cell whose kernel died under it (grading went on in a new kernel).
 OUTPUT_CAPPED = ("[grader] This cell's output passed {mb:g} MB: below is its beginning, the rest "
                  "was not kept.")

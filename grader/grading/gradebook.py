@@ -1,10 +1,11 @@
 """After nbgrader: decide what the student's kernel cannot, explain every lost point, tabulate.
 
-A student's kernel can monkeypatch ``grader``, fake a check's result or hard-code answers, so a
-test cell that grades a model's accuracy only counts if the model file it saved, evaluated here
-in a fresh process, really reaches the target; a test whose answer cell was stopped at the time
-limit does not count either. Otherwise that cell's grade is overridden to 0. Every cell below its
-maximum gets one note naming the reason (``grader.notes``).
+A student's kernel can monkeypatch ``grader``, NumPy or IPython, or answer with objects that lie,
+so a test cell that passed there counts only if the grader's own check confirmed it on the answer
+as plain data (``grader.grading.confirm``), and a model's accuracy only if the model that crossed
+to that check, evaluated here in a fresh process, reaches the target; a test whose answer cell
+was stopped at the time limit does not count either. Otherwise that cell's grade is overridden to
+0. Every cell below its maximum gets one note naming the reason (``grader.grading.notes``).
 """
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import grade_saved_model
-from .feedback import CheckFailed
+from .verdicts import grade_saved_model
+from ..feedback import CheckFailed
 from .notes import annotate, cell_notes
-from .targets import graded_models
+from ..targets import graded_models
 
 def _open(root: Path):
     """The course's gradebook, where nbgrader_config.py says it is."""
@@ -100,7 +101,7 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
 def _unconfirmed(graded: Path, assignment: str):
     """``reason(grade_id)``: why the grader's own check did not confirm that cell (None when it
     did), from what ``grader.grading.confirm`` recorded while the notebook was graded."""
-    from .grading.confirm import read_confirmations
+    from .confirm import read_confirmations
 
     verdicts = read_confirmations(graded.parent, assignment)
 
@@ -122,7 +123,7 @@ def _recheck_model(root: Path, run, name: str, entry: dict,
                    in_kernel: str | None) -> tuple[ModelResult, str | None]:
     """Evaluate a submission's saved model out of process; the reason it fails, if it does.
     ``in_kernel`` is the test cell's own failure, the true reason when no model was saved."""
-    from .grading.confirm import confirmed_models
+    from .confirm import confirmed_models
 
     result = ModelResult(run.student, run.assignment, name)
     # the model as it crossed from the kernel to the grader's check, never a file the kernel

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .seeding import TEST_SEED_ENV
+from ..seeding import TEST_SEED_ENV
 
 SUBMISSION_TIMEOUT_S = 20 * 60
 
@@ -42,7 +42,7 @@ class CourseSettings:
     course_id: str
     db_url: str  # a relative SQLite path is made absolute against the course root
     cell_timeout: float
-    sandbox: str = "bwrap"  # how each graded kernel is sealed off (grader.sandbox)
+    sandbox: str = "bwrap"  # how each graded kernel is sealed off (grader.grading.sandbox)
     memory_limit_gib: float = 8.0
     max_output_mb: float = 2.0
     ignore: tuple[str, ...] = ()  # files nbgrader never copies (CourseDirectory.ignore)
@@ -58,7 +58,7 @@ def course_settings(root: Path) -> CourseSettings:
         db_url = f"sqlite:///{root.resolve() / db_url.removeprefix('sqlite:///')}"
     sealed = config.SealedKernelManager
     # nbgrader's own defaults where the file sets nothing (no course id, 30 s a cell), and the
-    # sealed kernel's (grader.sandbox)
+    # sealed kernel's (grader.grading.sandbox)
     return CourseSettings(directory.get("course_id", "default_course"), db_url,
                           float(config.Execute.get("timeout", 30)),
                           sealed.get("sandbox", "bwrap"),
@@ -188,7 +188,7 @@ def autograde_one(root: Path, assignment: str, student: str,
     """Grade one submission; the checks and hidden tests draw their inputs from ``test_seed``
     (grader.seeding), so grading the same submission again gives the same grade. When nbgrader
     cannot grade it, ``problems`` says why, its graded cells compared with the ``lessons``'."""
-    from .grading.confirm import forget_confirmations
+    from .confirm import forget_confirmations
     from .nbgrader_steps import EDITED_LOCKED_CELL
     from .sandbox import LEFT_RUNNING
     from .notes import failure_reason, refusal_reason
