@@ -177,3 +177,65 @@ def format_recipes(runs, flops_per_image: int, machine_flops: float) -> str:
                  f"(the course's recipe: {course.seconds_per_epoch:.1f} s, "
                  f"{floor / course.seconds_per_epoch:.0%} of the floor's speed)")
     return "\n".join(lines)
+
+
+# How `grader bench --only grading` grades: nbgrader_config.py as the course has it, then with
+# the grader's own confirmation off, then with the kernel not sealed either (what grading was
+# before both). Each line is applied after the course's own settings.
+GRADING_MODES = {
+    "sealed, confirmed": "",
+    "sealed": "c.Execute.confirm = False\n",
+    "neither": "c.Execute.confirm = False\nc.SealedKernelManager.sandbox = 'none'\n",
+}
+
+
+def bench_grading(root: Path | None = None, lessons: list[str] | None = None) -> int:
+    """Grade every solution notebook as one student's submission, through nbgrader, once per
+    grading mode (``GRADING_MODES``), in a scratch course; print each lesson's seconds per mode
+    and what sealing and confirming add."""
+    import shutil
+    import tempfile
+
+    from .grading.pipeline import autograde_one, course_settings, release
+
+    root = root or find_root()
+    lessons = lessons or assignments(root)
+    print(f"grader bench --only grading: {len(lessons)} solution notebook(s) graded as one "
+          f"submission, in {len(GRADING_MODES)} modes", flush=True)
+    seconds: dict[str, dict[str, float]] = {}
+    failed = False
+    for mode, extra in GRADING_MODES.items():
+        with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
+            course = Path(scratch)
+            shutil.copytree(root / "solutions", course / "solutions",
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            (course / "nbgrader_config.py").write_text(
+                (root / "nbgrader_config.py").read_text() + "\n" + extra)
+            for lesson in lessons:
+                folder = course / "submitted" / "bench" / lesson
+                folder.mkdir(parents=True)
+                shutil.copy(solution_notebook(root, lesson), folder / f"{lesson}.ipynb")
+            release(course, lessons, release_dir="release")
+            settings = course_settings(course)
+            for lesson in lessons:
+                run = autograde_one(course, lesson, "bench", settings=settings)
+                seconds.setdefault(lesson, {})[mode] = run.seconds
+                failed |= not run.ok
+                print(f"  {mode:18} {lesson:28} {run.seconds:6.1f} s"
+                      + ("" if run.ok else f"  NOT GRADED: {'; '.join(run.problems)}"), flush=True)
+    print()
+    print(format_grading(seconds))
+    return 1 if failed else 0
+
+
+def format_grading(seconds: dict[str, dict[str, float]]) -> str:
+    modes = list(GRADING_MODES)
+    lines = [f"{'lesson':28}" + "".join(f"{m:>20}" for m in modes) + f"{'added':>10}"]
+    totals = {m: sum(s[m] for s in seconds.values()) for m in modes}
+    for lesson, times in [*seconds.items(), ("whole course", totals)]:
+        added = times[modes[0]] - times[modes[-1]]
+        lines.append(f"{lesson:28}" + "".join(f"{times[m]:19.1f}s" for m in modes)
+                     + f"{added:+9.1f}s")
+    lines.append(f"(seconds per lesson; 'added' is what sealing and confirming cost: "
+                 f"{modes[0]!r} minus {modes[-1]!r})")
+    return "\n".join(lines)

@@ -106,8 +106,10 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench, bench_recipes
+    from .bench import bench, bench_grading, bench_recipes
 
+    if args.only == "grading":
+        return bench_grading(args.root, args.lessons or None)
     status = 0
     if args.only in (None, "notebooks"):
         status |= bench(args.root, args.lessons or None, runs=args.runs, dataset=args.dataset,
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per notebook (the median is shown)")
     p.add_argument("--dataset", help="default: the course's dataset (MNIST unless COURSE_DATASET says otherwise)")
     p.add_argument("--json", type=Path, help="also write every run's cell times here")
-    p.add_argument("--only", choices=["notebooks", "recipes"], help="default: both")
+    p.add_argument("--only", choices=["notebooks", "recipes", "grading"],
+                   help="default: notebooks and recipes; 'grading' grades each solution "
+                        "notebook through nbgrader, sealed and confirmed, sealed, and neither")
     p.add_argument("--target", type=float, help="test accuracy both recipes train to "
                                                 "(default: 0.88 on Fashion-MNIST, 0.99 on MNIST)")
     p.add_argument("--max-epochs", type=int, default=15)

@@ -236,3 +236,16 @@ def test_recipe_table_compares_time_to_the_seeds_best_when_they_never_reach_the_
     assert "never reached 99.0% in 4 epochs (17.0 s)" in table
     assert "its best was 98.80% after 3 epochs (13.0 s)" in table
     assert "passed 98.80% after 2 epochs (7.0 s): 1.9x faster; per epoch 1.3x" in table
+
+
+@pytest.mark.slow  # grades lesson 01 through nbgrader three times
+def test_bench_grading_times_each_mode_and_what_sealing_and_confirming_add(capsys):
+    from grader.grading.pipeline import find_root
+
+    assert bench.bench_grading(find_root(), ["01-tensors"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()
+            if line.startswith(("01-tensors ", "whole course"))}
+    numbers = [float(n) for n in re.findall(r"(-?[\d.]+)s", rows["01-tensors"])]
+    assert len(numbers) == len(bench.GRADING_MODES) + 1 and all(n > 0 for n in numbers[:-1])
+    assert numbers[-1] == pytest.approx(numbers[0] - numbers[-2], abs=0.11)
