@@ -191,9 +191,10 @@ def confirm_lesson(slug: str, kernel_folder: Path, run: Callable[[str, float], b
                     _shared_tempdir(requests / "tmp"):
                 try:
                     value = answer(oracle, exercise)
-                    if cell in models:  # its accuracy is measured from this file, nothing else
-                        _keep_model(value, confirmed_models(kernel_folder, slug) / models[cell])
                     message = exercise.checker(value)
+                    if cell in models:  # a confirmed model's accuracy is measured from this
+                        # file and nothing else (one that fails its check keeps that reason)
+                        _keep_model(value, confirmed_models(kernel_folder, slug) / models[cell])
                     verdicts[cell] = {"confirmed": True, "message": message or ""}
                 except CheckFailed as failure:
                     verdicts[cell] = {"confirmed": False, "message": str(failure)}
