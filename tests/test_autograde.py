@@ -92,10 +92,8 @@ grader.checks.assert_accuracy = lambda *args, **kwargs: None   # "my model passe
 """ + UNTRAINED,
     "faker": """\
 import grader.checks
-from grader.checks import Evaluation
-grader.checks.evaluate_saved_model = lambda *args, **kwargs: Evaluation(
-    accuracy=1.0, seconds=0.1, n=10000, target_key="mnist", source="faked",
-    outputs_are_probabilities=True, accuracy_on_raw_pixels=0.0)
+grader.checks.evaluate_in_separate_process = lambda *args, **kwargs: {   # "the grader said so"
+    "accuracy": 1.0, "target": 0.9, "gap": None, "verdict": None}
 """ + UNTRAINED,
     "hardcoder": UNTRAINED + """\
 _answers = keras.utils.to_categorical(y_test, 10)
