@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..checks import GRADED_MODELS_DIR
 from .verdicts import evaluate_as_registered, evaluate_saved_model
-from .pipeline import find_root
+from .pipeline import course_settings, find_root
 from .runs import run_notebook, scratch_copy, solution_notebook
 from ..targets import TARGETS_FILE
 
@@ -43,6 +43,8 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
     from ..variants import REFERENCE, variants as variants_of
 
     root = root or find_root()
+    # the test copy grading scores on, drawn from the instructor's seed (grader.transforms)
+    copy_seed = course_settings(root).check_seed
     targets_path = output or Path(str(TARGETS_FILE))
     targets = json.loads(TARGETS_FILE.read_text())  # fresh: entries are rewritten below
     keys = available_keys()
@@ -73,7 +75,7 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
             for label, source, count in answers:
                 for seed in range(count):
                     record = calibration_run(notebook, name, entry, dataset, seed, answer_cell,
-                                             source)
+                                             source, copy_seed)
                     if record is None:
                         return 1
                     record = {"variant": label, **record}
@@ -81,6 +83,8 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
                     gap = f" (gap {record['gap']:.4f})" if "gap" in record else ""
                     if "baseline_accuracy" in record:
                         gap += f" (baseline {record['baseline_accuracy']:.4f})"
+                    gap += (f" (published {record['published_accuracy']:.4f}, probe "
+                            f"{record['probe_accuracy']:.4f})")
                     print(f"  {name} {key} {label} seed {seed}: {record['accuracy']:.4f}{gap}  "
                           f"training cell {record['training_cell_seconds']} s, test cell "
                           f"{record['test_cell_seconds']} s, notebook "
@@ -112,7 +116,8 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
 
 
 def calibration_run(notebook: Path, name: str, entry: dict, dataset: str, seed: int,
-                    answer_cell: str, source: str | None) -> dict | None:
+                    answer_cell: str, source: str | None,
+                    copy_seed: int | None = None) -> dict | None:
     """One run of the solution notebook (with ``source`` as the answer, if given), its saved
     model evaluated out of process as grading does; None, with the reason printed, if it failed."""
     test_cell = entry["grade_id"]
@@ -127,14 +132,17 @@ def calibration_run(notebook: Path, name: str, entry: dict, dataset: str, seed: 
             print(f"  {name} {dataset} seed {seed}: the notebook failed: "
                   + ("; ".join(errors) or "it saved no model"), flush=True)
             return None
-        evaluation = evaluate_as_registered(model, entry, dataset)
-        record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4)}
+        evaluation = evaluate_as_registered(model, entry, dataset, copy_seed)
+        record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4),
+                  "published_accuracy": round(evaluation.published_accuracy, 4),
+                  "probe_accuracy": round(evaluation.probe_accuracy, 4)}
         # A model the notebook trains for contrast (the same one without augmentation, say),
         # scored on the same images: the evidence of the gap.
         if entry.get("baseline_model"):
             baseline = workdir / GRADED_MODELS_DIR / f"{entry['baseline_model']}.keras"
             record["baseline_accuracy"] = round(evaluate_saved_model(
-                baseline, dataset, variant=entry.get("test_variant")).accuracy, 4)
+                baseline, dataset, variant=entry.get("test_variant"),
+                copy_seed=copy_seed).accuracy, 4)
     if evaluation.gap is not None:
         record["train_accuracy"] = round(evaluation.train_accuracy, 4)
         record["gap"] = round(evaluation.gap, 4)

@@ -128,19 +128,29 @@ def random_at_inference(model, x: np.ndarray) -> bool:
     return not np.allclose(first, second, atol=1e-6)
 
 
+def _accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(model.predict(_inputs_for(model, images, 1 / 255), batch_size=1000,
+                                       verbose=0).argmax(axis=1) == labels))
+
+
 def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None = None,
-             train_images: int | None = None) -> dict:
+             train_images: int | None = None, copy_seed: int | None = None) -> dict:
+    """Score the model on a perturbed copy of the test images (``grader.transforms``), drawn
+    from ``copy_seed`` (the grader's, from the instructor's configuration) or, without it, from
+    the public seed a notebook previews with; ``variant`` first transforms the copy (the
+    augmentation lesson's shifted-rotated images). The published test images and a stronger
+    probe copy are scored too: the evidence of a model that memorised the test images."""
     started = time.perf_counter()
     model = load_model_safely(path)
     refuse_diverged_weights(model)
     from .. import data
+    from ..transforms import SEED, VARIANTS, perturbed, probe
 
     splits = data.load(dataset, quiet=True)
-    _, (x_test, y_test) = splits
-    if variant:  # a deterministic transformed copy of the test set (grader.transforms)
-        from ..transforms import VARIANTS
-
-        x_test = VARIANTS[variant](x_test)
+    _, (published, y_test) = splits
+    seed = SEED if copy_seed is None else copy_seed
+    x_test = VARIANTS[variant](published, seed=seed) if variant else published
+    x_test = perturbed(x_test, seed)
     if tuple(model.outputs[0].shape[1:]) != (10,):
         raise EvaluationError(f"The model's output has shape {tuple(model.outputs[0].shape)}; "
                               "expected (None, 10): one score per class.")
@@ -153,6 +163,9 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
         "n": int(len(y_test)),
         "dataset": dataset,
         "variant": variant,
+        "copy": "the grader's" if copy_seed is not None else "a preview",
+        "published_accuracy": _accuracy(model, published, y_test),
+        "probe_accuracy": _accuracy(model, probe(published, seed), y_test),
         "target_key": splits.target_key,
         "source": splits.source.describe(),
         "outputs_are_probabilities": bool(np.all(probabilities >= 0)
@@ -183,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--variant", help="score on a transformed test copy: shifted-rotated")
+    parser.add_argument("--copy-seed", type=int, help="the grader's seed for the perturbed test "
+                        "copy (from nbgrader_config.py); without it, the public preview seed")
     parser.add_argument("--train", action="store_true",
                         help="also score the model on (up to 10,000) training images")
     parser.add_argument("--train-images", type=int,
@@ -201,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             entry = graded_models().get(args.name, {})
             train = entry.get("max_gap") is not None
             result = judged(evaluate(args.model, dataset, train, entry.get("test_variant"),
-                                     entry.get("train_images") if train else None), args.name)
+                                     entry.get("train_images") if train else None,
+                                     args.copy_seed), args.name)
         else:
-            result = evaluate(args.model, dataset, args.train, args.variant, args.train_images)
+            result = evaluate(args.model, dataset, args.train, args.variant, args.train_images,
+                              args.copy_seed)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

@@ -62,7 +62,8 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
     results = []
     for name, entry in graded_models().items():
         if entry["assignment"] == assignment:
-            result, reason = _recheck_model(root, run, name, entry, notes.get(entry["grade_id"]))
+            result, reason = _recheck_model(root, run, name, entry, notes.get(entry["grade_id"]),
+                                            settings.check_seed)
             results.append(result)
             if reason and entry["grade_id"] not in reasons:
                 reasons[entry["grade_id"]] = reason
@@ -119,10 +120,11 @@ def _unconfirmed(graded: Path, assignment: str):
     return reason
 
 
-def _recheck_model(root: Path, run, name: str, entry: dict,
-                   in_kernel: str | None) -> tuple[ModelResult, str | None]:
+def _recheck_model(root: Path, run, name: str, entry: dict, in_kernel: str | None,
+                   copy_seed: int | None) -> tuple[ModelResult, str | None]:
     """Evaluate a submission's saved model out of process; the reason it fails, if it does.
-    ``in_kernel`` is the test cell's own failure, the true reason when no model was saved."""
+    ``in_kernel`` is the test cell's own failure, the true reason when no model was saved;
+    ``copy_seed`` draws the perturbed test copy it is scored on."""
     from .confirm import confirmed_models
 
     result = ModelResult(run.student, run.assignment, name)
@@ -136,7 +138,8 @@ def _recheck_model(root: Path, run, name: str, entry: dict,
         reason = "the model file was not written by this grading run."
     else:
         try:
-            evaluation, target, reason = grade_saved_model(path, name)
+            evaluation, target, reason = grade_saved_model(path, name,
+                                                           copy_seed=copy_seed)
             result.accuracy, result.train_accuracy = evaluation.accuracy, evaluation.train_accuracy
             result.target = target.value
         except CheckFailed as error:

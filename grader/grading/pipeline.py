@@ -46,6 +46,7 @@ class CourseSettings:
     memory_limit_gib: float = 8.0
     max_output_mb: float = 2.0
     ignore: tuple[str, ...] = ()  # files nbgrader never copies (CourseDirectory.ignore)
+    check_seed: int | None = None  # the grader's secret seed (c.Execute.check_seed)
 
 
 def course_settings(root: Path) -> CourseSettings:
@@ -64,7 +65,8 @@ def course_settings(root: Path) -> CourseSettings:
                           sealed.get("sandbox", "bwrap"),
                           float(sealed.get("memory_limit_gib", 8.0)),
                           float(config.Execute.get("max_output_mb", 2.0)),
-                          tuple(directory.get("ignore", ())))
+                          tuple(directory.get("ignore", ())),
+                          config.Execute.get("check_seed"))
 
 
 def nbgrader(root: Path, *args: str, timeout: float | None = None,

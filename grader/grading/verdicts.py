@@ -24,6 +24,9 @@ class Evaluation:
     random_layers: tuple = ()
     train_accuracy: float | None = None  # only when asked for (a target with a max_gap)
     variant: str | None = None  # a transformed test copy (grader.transforms), if one was used
+    copy: str = "a preview"  # whose perturbed test copy: "the grader's" or the public preview
+    published_accuracy: float | None = None  # on the published test images, as they ship
+    probe_accuracy: float | None = None  # on grader.transforms.probe's stronger copy
 
     @property
     def gap(self) -> float | None:
@@ -33,16 +36,19 @@ class Evaluation:
 def evaluate_saved_model(path: str | os.PathLike, dataset: str | None = None,
                          timeout: float = EVALUATION_TIMEOUT_S, train: bool = False,
                          variant: str | None = None,
-                         train_images: int | None = None) -> Evaluation:
+                         train_images: int | None = None,
+                         copy_seed: int | None = None) -> Evaluation:
     """Evaluate a ``.keras`` file in a fresh, isolated Python process (``train``: also score it
     on training images, for the train-test gap, the first ``train_images`` of them if given;
-    ``variant``: on a transformed test copy)."""
+    ``variant``: on a transformed test copy; ``copy_seed``: the grader's seed for the perturbed
+    copy, from the instructor's configuration)."""
     from ..data import course_dataset
 
     result = evaluate_in_separate_process(
         path, "--dataset", dataset or course_dataset(), *(["--train"] if train else []),
         *(["--train-images", str(train_images)] if train and train_images else []),
-        *(["--variant", variant] if variant else []), timeout=timeout)
+        *(["--variant", variant] if variant else []),
+        *(["--copy-seed", str(copy_seed)] if copy_seed is not None else []), timeout=timeout)
     return as_evaluation(result)
 
 
@@ -65,7 +71,8 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
                 "while training: call those layers without `training=True`, and let Keras switch "
                 "them off in predict/evaluate.")
     if evaluation.accuracy < target:
-        images = f"{evaluation.variant} test images" if evaluation.variant else "test images"
+        images = (f"{evaluation.variant} test images" if evaluation.variant else "test images")
+        images += " (a lightly perturbed copy: see grader.transforms)"
         message = (f"{what} reaches {evaluation.accuracy:.2%} accuracy on {evaluation.n:,} "
                    f"{images}; the target is {target:.2%}.")
         if evaluation.accuracy_on_raw_pixels >= evaluation.accuracy + 0.1:
@@ -87,22 +94,23 @@ def accuracy_verdict(evaluation: Evaluation, target: float, what: str,
     return None
 
 
-def evaluate_as_registered(path: str | os.PathLike, entry: dict,
-                           dataset: str | None = None) -> Evaluation:
+def evaluate_as_registered(path: str | os.PathLike, entry: dict, dataset: str | None = None,
+                           copy_seed: int | None = None) -> Evaluation:
     """Evaluate as a graded model's ``targets.json`` entry asks: on its ``test_variant``, and on
     training images too when it bounds the train-test gap (``max_gap``): the first
     ``train_images`` of them when the lesson trains on those. Grading and calibration both
     measure this way."""
     return evaluate_saved_model(path, dataset, train=entry.get("max_gap") is not None,
                                 variant=entry.get("test_variant"),
-                                train_images=entry.get("train_images"))
+                                train_images=entry.get("train_images"), copy_seed=copy_seed)
 
 
-def grade_saved_model(path: str | os.PathLike, name: str,
-                      dataset: str | None = None) -> tuple[Evaluation, Target, str | None]:
-    """Evaluate the saved model ``name`` out of process against its registered target."""
+def grade_saved_model(path: str | os.PathLike, name: str, dataset: str | None = None,
+                      copy_seed: int | None = None) -> tuple[Evaluation, Target, str | None]:
+    """Evaluate the saved model ``name`` out of process against its registered target, on the
+    test copy drawn from ``copy_seed``."""
     entry = graded_models().get(name, {})
-    evaluation = evaluate_as_registered(path, entry, dataset)
+    evaluation = evaluate_as_registered(path, entry, dataset, copy_seed)
     target = target_for(name, evaluation.target_key)
     return evaluation, target, accuracy_verdict(evaluation, target.value,
                                                 f"The saved model `{name}`", entry.get("max_gap"),
