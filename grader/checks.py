@@ -2,7 +2,8 @@
 
 Accuracy is never taken from the student's kernel: ``assert_accuracy`` saves the model to
 ``graded-models/NAME.keras`` and a separate Python process (``grader.grading.evaluate``) loads it
-(``safe_mode=True``), evaluates it on the test split and judges it against its target. ``grader
+(``safe_mode=True``), evaluates it on a perturbed copy of the test split
+(``grader.transforms``) and judges it against its target. ``grader
 autograde`` evaluates again, outside the student's kernel, the model that crossed to the grader's
 own check (``grader.grading.confirm``), before a grade is recorded. This module is the notebook's
 side: it imports nothing of ``grader.grading``.
@@ -192,7 +193,9 @@ def assert_accuracy(model, name: str, dataset: str | None = None) -> dict:
     if result.get("verdict"):
         raise CheckFailed(result["verdict"])
     gap = "" if result.get("gap") is None else f", train-test gap {result['gap']:.2%}"
-    print(f"✓ `{name}`: {result['accuracy']:.2%} test accuracy{gap}, measured by the grader in a "
-          f"separate process (target {result['target']:.2%}, "
+    published = result.get("published_accuracy")
+    published = "" if published is None else f" ({published:.2%} on the images as published)"
+    print(f"✓ `{name}`: {result['accuracy']:.2%} accuracy on a lightly perturbed copy of the test "
+          f"images{gap}{published}, measured by the grader in a separate process (target {result['target']:.2%}, "
           f"{time.perf_counter() - started:.1f} s).")
     return result

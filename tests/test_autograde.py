@@ -7,7 +7,9 @@
 - one-wrong also answers every trained-model exercise with a right choice other than the
   reference's (the first of ``grader.variants``), which must keep its full marks;
 - three students who cheat on the accuracy-graded model: they monkeypatch grader.checks, fake
-  the check's result, or hard-code the test answers. None may keep those points.
+  the check's result, or hard-code the test answers. None may keep those points;
+- model mistakes, each of which must score 0 with a note naming it, among them two models that
+  know the test images by heart (trained on them; a nearest-image lookup of stock layers).
 """
 import csv
 import json
@@ -124,6 +126,36 @@ dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
 dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
                                     epochs=EPOCHS, batch_size=256, verbose=0)
 """, "over-fits"),
+    # Models that know the test images by heart: scored on the grader's perturbed copy, they
+    # would pass; the probe copy shows what they are.
+    "memoriser": ("02-data-formats", "ex5_pipeline_model", """\
+(x_tr, y_tr), (x_val, y_val) = split_validation(x_train, y_train, fraction=0.1, seed=0)
+train_ds = make_dataset(x_test, y_test, batch_size=64, training=True)   # trained on the test set
+val_ds = make_dataset(x_val, y_val, batch_size=256)
+pipeline_model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                                   keras.layers.Dense(300, activation="relu"),
+                                   keras.layers.Dense(10, activation="softmax")])
+pipeline_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                       metrics=["accuracy"])
+pipeline_history = pipeline_model.fit(train_ds, validation_data=val_ds, epochs=30, verbose=0)
+""", "published test images"),
+    "looker": ("05-dropout", "ex3_dropout_model", """\
+pooled = x_test.reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4)).reshape(len(x_test), 49)
+inputs = keras.Input(shape=(28, 28))                          # every test image, 7x7, by heart
+small = keras.layers.Flatten()(keras.layers.AveragePooling2D(4)(
+    keras.layers.Reshape((28, 28, 1))(inputs)))
+small = keras.layers.Dropout(0.1)(keras.layers.UnitNormalization()(small))
+match = keras.layers.Dense(len(pooled), use_bias=False, trainable=False)
+similar = keras.layers.Softmax()(keras.layers.Rescaling(500.0)(match(small)))
+vote = keras.layers.Dense(10, activation="softmax")
+dropout_model = keras.Model(inputs, vote(similar))
+match.set_weights([(pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).T])
+vote.set_weights([20 * np.eye(10)[y_test], np.zeros(10)])
+dropout_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+dropout_history = dropout_model.fit(x_fit, y_fit, validation_data=(x_val, y_val),
+                                    epochs=EPOCHS, batch_size=256, verbose=0)
+""", "published test images"),
     "diverged": ("02-data-formats", "ex5_pipeline_model", """\
 (x_tr, y_tr), (x_val, y_val) = split_validation(x_train, y_train, fraction=0.1, seed=0)
 pipeline_model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
@@ -313,6 +345,30 @@ def test_the_same_submission_graded_three_times_gets_the_same_grade(graded):
             regraded = list(csv.DictReader(f))[1]
         assert {k: regraded[k] for k in maxima} == {k: rows["solution"][k] for k in maxima}
         assert model_accuracies(root / f"{again}-models.csv") == models
+
+
+def test_models_are_scored_on_the_graders_own_copy_of_the_test_images(graded):
+    """The copy is drawn from the seed in the course's nbgrader_config.py, which no notebook
+    sees: the recorded accuracy is exactly what that copy gives, and the published images and
+    the probe copy are recorded beside it."""
+    from grader.grading.confirm import confirmed_models
+    from grader.grading.pipeline import course_settings
+    from grader.grading.verdicts import evaluate_saved_model
+
+    *_, root, env = graded
+    lesson = ACCURACY_CELL[0]
+    with open(root / "grades-models.csv") as f:
+        row = next(r for r in csv.DictReader(f)
+                   if r["student"] == "solution" and r["assignment"] == lesson)
+    path = confirmed_models(root / "autograded" / "solution" / lesson, lesson) / f"{row['model']}.keras"
+    seed = course_settings(root).check_seed
+    assert seed is not None
+    graders = evaluate_saved_model(path, copy_seed=seed)
+    assert graders.copy == "the grader's"
+    assert repr(graders.accuracy) == row["accuracy"]
+    assert repr(graders.published_accuracy) == row["published_accuracy"]
+    assert repr(graders.probe_accuracy) == row["probe_accuracy"]
+    assert float(row["probe_accuracy"]) < float(row["published_accuracy"])
 
 
 def test_regrading_a_fixed_submission_lifts_the_override(graded):

@@ -129,16 +129,116 @@ def test_lambda_layers_are_refused(tmp_path):
         verdicts.evaluate_saved_model(path, "mnist")
 
 
+def in_process_accuracy(model, images, labels):
+    return np.mean(model.predict(images.reshape(-1, 784) / 255, verbose=0).argmax(1) == labels)
+
+
 def test_accuracy_is_measured_out_of_process_and_matches(good_model, sample, tmp_path):
+    from grader.transforms import perturbed
+
     path = checks.save_for_grading(good_model, "probe", tmp_path)
     evaluation = verdicts.evaluate_saved_model(path, "mnist")
     _, (x_test, y_test) = sample
-    in_process = np.mean(good_model.predict(x_test.reshape(-1, 784) / 255, verbose=0)
-                         .argmax(1) == y_test)
     assert evaluation.n == 10_000 and evaluation.target_key == "mnist"
-    assert abs(evaluation.accuracy - in_process) < 1e-3
+    # scored on the preview copy (no grader's seed given) ...
+    assert evaluation.copy == "a preview"
+    assert abs(evaluation.accuracy - in_process_accuracy(good_model, perturbed(x_test), y_test)) < 1e-3
+    # ... and on the published images, as they ship
+    assert abs(evaluation.published_accuracy - in_process_accuracy(good_model, x_test, y_test)) < 1e-3
     assert evaluation.accuracy > 0.85 and evaluation.outputs_are_probabilities
     assert evaluation.seconds > 0
+
+
+def test_the_graders_copy_is_drawn_from_its_own_seed(good_model, sample, tmp_path):
+    path = checks.save_for_grading(good_model, "seeded", tmp_path)
+    preview = verdicts.evaluate_saved_model(path, "mnist")
+    graders = verdicts.evaluate_saved_model(path, "mnist", copy_seed=731_406_289)
+    again = verdicts.evaluate_saved_model(path, "mnist", copy_seed=731_406_289)
+    assert graders.copy == "the grader's" and graders.accuracy == again.accuracy
+    assert graders.published_accuracy == preview.published_accuracy
+    # alike in kind: an honest model scores within a few tenths of a point on either copy
+    assert abs(graders.accuracy - preview.accuracy) < 0.005
+    assert graders.accuracy > graders.published_accuracy - 0.02
+
+
+def test_the_perturbed_copy_moves_every_digit_a_little_and_depends_on_the_seed(sample):
+    from grader.transforms import perturbed, probe
+
+    _, (x_test, _) = sample
+    images = x_test[:300]
+    first, again, other = perturbed(images, 5), perturbed(images, 5), perturbed(images, 6)
+    assert first.dtype == np.uint8 and first.shape == images.shape
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    # no image survives exactly, so nothing can be looked up by its pixels ...
+    assert not any(np.array_equal(a, b) for a, b in zip(first, images))
+    # ... yet each stays close to its original: a small mean change, the ink mostly kept
+    change = np.abs(first.astype(int) - images).mean(axis=(1, 2))
+    assert np.median(change) < 15
+    ink = first.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert 0.85 < np.median(ink) < 1.05
+    # the probe moves the digits further than the graded copy does
+    probed = np.abs(probe(images, 5).astype(int) - images).mean(axis=(1, 2))
+    assert np.median(probed) > np.median(change)
+    assert perturbed(images[:5, ..., None]).shape == (5, 28, 28, 1)
+
+
+def test_a_target_calibrated_before_the_copy_is_scored_on_the_published_images(good_model, tmp_path):
+    path = checks.save_for_grading(good_model, "older", tmp_path)
+    older = {"targets": {"mnist": {"runs": [{"seed": 0, "accuracy": 0.9}]}}}
+    evaluation = verdicts.evaluate_as_registered(path, older, "mnist", copy_seed=11)
+    assert evaluation.copy == "none" and evaluation.accuracy == evaluation.published_accuracy
+    newer = {"targets": {"mnist": {"runs": [{"seed": 0, "accuracy": 0.9,
+                                             "published_accuracy": 0.91, "probe_accuracy": 0.88}]}}}
+    evaluation = verdicts.evaluate_as_registered(path, newer, "mnist", copy_seed=11)
+    assert evaluation.copy == "the grader's"
+
+
+def test_every_mnist_target_is_calibrated_on_the_copy_with_its_probe():
+    """MNIST, the course's dataset: every graded model scored on the copy, and looked at for
+    memorising, with a ratio measured over several honest runs."""
+    from grader.targets import graded_models, scored_on_copy, target_for
+
+    for name, entry in graded_models().items():
+        assert scored_on_copy(entry, "mnist"), name
+        ratio = target_for(name, "mnist").probe_error_ratio
+        assert ratio is not None and 1.0 < ratio < 4.0, (name, ratio)
+
+
+def lookup_model(x_test, y_test):
+    """A model of stock Keras layers that answers by finding the nearest published test image
+    (7x7 averages, cosine similarity): a cheat that knows every test image by heart."""
+    pooled = x_test.reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4)).reshape(len(x_test), 49)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    inputs = keras.Input((784,))
+    small = keras.layers.Flatten()(keras.layers.AveragePooling2D(4)(
+        keras.layers.Reshape((28, 28, 1))(inputs)))
+    match = keras.layers.Dense(len(x_test), use_bias=False)
+    similar = keras.layers.Softmax()(keras.layers.Rescaling(500.0)(
+        match(keras.layers.UnitNormalization()(small))))
+    vote = keras.layers.Dense(10, use_bias=False, activation="softmax")
+    model = keras.Model(inputs, vote(similar))
+    match.set_weights([pooled.T.astype("float32")])
+    vote.set_weights([20 * np.eye(10, dtype="float32")[y_test]])
+    return model
+
+
+def test_a_model_that_knows_the_test_images_by_heart_is_named(sample, tmp_path):
+    _, (x_test, y_test) = sample
+    path = checks.save_for_grading(lookup_model(x_test, y_test), "lookup", tmp_path)
+    evaluation = verdicts.evaluate_saved_model(path, "mnist", copy_seed=11)
+    assert evaluation.published_accuracy > 0.999  # it knows them all ...
+    assert evaluation.accuracy > 0.99  # ... so well that even the graded copy is no obstacle:
+    verdict = verdicts.accuracy_verdict(evaluation, 0.9, "model", probe_error_ratio=2.5)
+    assert "published test images" in verdict and "trained on the test images" in verdict
+    assert verdicts.memorised(evaluation, 2.5)
+
+
+def test_an_honest_model_is_not_taken_for_a_memoriser(good_model, tmp_path):
+    path = checks.save_for_grading(good_model, "honest", tmp_path)
+    evaluation = verdicts.evaluate_saved_model(path, "mnist", copy_seed=11)
+    # even against a ratio far below the calibrated answers' (about 2)
+    assert not verdicts.memorised(evaluation, 1.0)
+    assert verdicts.accuracy_verdict(evaluation, 0.5, "model", probe_error_ratio=1.0) is None
 
 
 def test_untrained_model_misses_target(tmp_path, monkeypatch):
@@ -207,7 +307,8 @@ def test_train_test_gap_over_the_bound_is_named(sample, tmp_path):
     assert evaluation.train_accuracy > drawn.train_accuracy + 0.02
     assert evaluation.accuracy == drawn.accuracy
     assert evaluation.train_accuracy > evaluation.accuracy
-    assert evaluation.gap == pytest.approx(evaluation.train_accuracy - evaluation.accuracy)
+    # like with like: the training images and the test images both as published
+    assert evaluation.gap == pytest.approx(evaluation.train_accuracy - evaluation.published_accuracy)
     verdict = verdicts.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap - 0.01)
     assert "over-fits" in verdict and f"a gap of {evaluation.gap:.2%}" in verdict
     assert verdicts.accuracy_verdict(evaluation, 0.5, "model", max_gap=evaluation.gap + 0.01) is None

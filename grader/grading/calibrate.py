@@ -132,7 +132,7 @@ def calibration_run(notebook: Path, name: str, entry: dict, dataset: str, seed: 
             print(f"  {name} {dataset} seed {seed}: the notebook failed: "
                   + ("; ".join(errors) or "it saved no model"), flush=True)
             return None
-        evaluation = evaluate_as_registered(model, entry, dataset, copy_seed)
+        evaluation = evaluate_as_registered(model, entry, dataset, copy_seed, on_copy=True)
         record = {"seed": seed, "accuracy": round(evaluation.accuracy, 4),
                   "published_accuracy": round(evaluation.published_accuracy, 4),
                   "probe_accuracy": round(evaluation.probe_accuracy, 4)}

@@ -134,12 +134,14 @@ def _accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None = None,
-             train_images: int | None = None, copy_seed: int | None = None) -> dict:
+             train_images: int | None = None, copy_seed: int | None = None,
+             on_copy: bool = True) -> dict:
     """Score the model on a perturbed copy of the test images (``grader.transforms``), drawn
     from ``copy_seed`` (the grader's, from the instructor's configuration) or, without it, from
     the public seed a notebook previews with; ``variant`` first transforms the copy (the
     augmentation lesson's shifted-rotated images). The published test images and a stronger
-    probe copy are scored too: the evidence of a model that memorised the test images."""
+    probe copy are scored too: the evidence of a model that memorised the test images.
+    ``on_copy=False`` scores on the published images instead (a target calibrated on them)."""
     started = time.perf_counter()
     model = load_model_safely(path)
     refuse_diverged_weights(model)
@@ -149,8 +151,11 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
     splits = data.load(dataset, quiet=True)
     _, (published, y_test) = splits
     seed = SEED if copy_seed is None else copy_seed
-    x_test = VARIANTS[variant](published, seed=seed) if variant else published
-    x_test = perturbed(x_test, seed)
+    if on_copy:
+        x_test = VARIANTS[variant](published, seed=seed) if variant else published
+        x_test = perturbed(x_test, seed)
+    else:  # the variant as a notebook builds it, from the public seed
+        x_test = VARIANTS[variant](published) if variant else published
     if tuple(model.outputs[0].shape[1:]) != (10,):
         raise EvaluationError(f"The model's output has shape {tuple(model.outputs[0].shape)}; "
                               "expected (None, 10): one score per class.")
@@ -163,7 +168,8 @@ def evaluate(path: Path, dataset: str, train: bool = False, variant: str | None 
         "n": int(len(y_test)),
         "dataset": dataset,
         "variant": variant,
-        "copy": "the grader's" if copy_seed is not None else "a preview",
+        "copy": ("none" if not on_copy else "the grader's" if copy_seed is not None
+                 else "a preview"),
         "published_accuracy": _accuracy(model, published, y_test),
         "probe_accuracy": _accuracy(model, probe(published, seed), y_test),
         "target_key": splits.target_key,
@@ -198,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", help="score on a transformed test copy: shifted-rotated")
     parser.add_argument("--copy-seed", type=int, help="the grader's seed for the perturbed test "
                         "copy (from nbgrader_config.py); without it, the public preview seed")
+    parser.add_argument("--published", action="store_true", help="score on the published test "
+                        "images, not a perturbed copy (a target calibrated before the copy)")
     parser.add_argument("--train", action="store_true",
                         help="also score the model on (up to 10,000) training images")
     parser.add_argument("--train-images", type=int,
@@ -210,17 +218,17 @@ def main(argv: list[str] | None = None) -> int:
 
         dataset = args.dataset or data.course_dataset()
         if args.name:
-            from ..targets import graded_models
+            from ..targets import graded_models, scored_on_copy
             from .verdicts import judged
 
             entry = graded_models().get(args.name, {})
             train = entry.get("max_gap") is not None
             result = judged(evaluate(args.model, dataset, train, entry.get("test_variant"),
                                      entry.get("train_images") if train else None,
-                                     args.copy_seed), args.name)
+                                     args.copy_seed, scored_on_copy(entry, dataset)), args.name)
         else:
             result = evaluate(args.model, dataset, args.train, args.variant, args.train_images,
-                              args.copy_seed)
+                              args.copy_seed, not args.published)
         code = 0
     except (EvaluationError, data.DatasetError) as error:
         result, code = {"error": str(error)}, 2

@@ -35,10 +35,12 @@ class ModelResult:
     student: str
     assignment: str
     model: str
-    accuracy: float | None = None
+    accuracy: float | None = None  # on the grader's perturbed copy of the test images
     train_accuracy: float | None = None
     target: float | None = None
     verdict: str = ""  # empty when the model meets its target
+    published_accuracy: float | None = None  # on the test images as they ship
+    probe_accuracy: float | None = None  # on the stronger probe copy (grader.transforms)
 
 
 def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]]:
@@ -141,6 +143,8 @@ def _recheck_model(root: Path, run, name: str, entry: dict, in_kernel: str | Non
             evaluation, target, reason = grade_saved_model(path, name,
                                                            copy_seed=copy_seed)
             result.accuracy, result.train_accuracy = evaluation.accuracy, evaluation.train_accuracy
+            result.published_accuracy = evaluation.published_accuracy
+            result.probe_accuracy = evaluation.probe_accuracy
             result.target = target.value
         except CheckFailed as error:
             reason = str(error)
@@ -230,11 +234,13 @@ def write_models_csv(path: Path, results: list[ModelResult]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "model", "accuracy", "train_accuracy",
-                         "target", "verdict"])
+                         "target", "verdict", "published_accuracy", "probe_accuracy"])
         for r in sorted(results, key=lambda r: (r.student, r.assignment, r.model)):
             writer.writerow([r.student, r.assignment, r.model,
                              *("" if v is None else repr(v)
-                               for v in (r.accuracy, r.train_accuracy, r.target)), r.verdict])
+                               for v in (r.accuracy, r.train_accuracy, r.target)), r.verdict,
+                             *("" if v is None else repr(v)
+                               for v in (r.published_accuracy, r.probe_accuracy))])
 
 
 def _header(key: str) -> str:
