@@ -2,11 +2,10 @@
 
 Accuracy is never taken from the student's kernel: ``assert_accuracy`` saves the model to
 ``graded-models/NAME.keras`` and a separate Python process (``grader.grading.evaluate``) loads it
-(``safe_mode=True``), evaluates it on a perturbed copy of the test split
-(``grader.transforms``) and judges it against its target. ``grader
-autograde`` evaluates again, outside the student's kernel, the model that crossed to the grader's
-own check (``grader.grading.confirm``), before a grade is recorded. This module is the notebook's
-side: it imports nothing of ``grader.grading``.
+(``safe_mode=True``), evaluates it on a perturbed copy of the test split (``grader.transforms``)
+and judges it against its target. ``grader autograde`` evaluates again, outside the student's
+kernel, the model that crossed to the grader's own check (``grader.grading.confirm``), before a
+grade is recorded. This module is the notebook's side: it imports nothing of ``grader.grading``.
 """
 from __future__ import annotations
 
@@ -196,6 +195,6 @@ def assert_accuracy(model, name: str, dataset: str | None = None) -> dict:
     published = result.get("published_accuracy")
     published = "" if published is None else f" ({published:.2%} on the images as published)"
     print(f"✓ `{name}`: {result['accuracy']:.2%} accuracy on a lightly perturbed copy of the test "
-          f"images{gap}{published}, measured by the grader in a separate process (target {result['target']:.2%}, "
-          f"{time.perf_counter() - started:.1f} s).")
+          f"images{gap}{published}, measured by the grader in a separate process (target "
+          f"{result['target']:.2%}, {time.perf_counter() - started:.1f} s).")
     return result
