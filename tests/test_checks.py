@@ -193,15 +193,17 @@ def test_a_target_calibrated_before_the_copy_is_scored_on_the_published_images(g
     assert evaluation.copy == "the grader's"
 
 
-def test_every_mnist_target_is_calibrated_on_the_copy_with_its_probe():
-    """MNIST, the course's dataset: every graded model scored on the copy, and looked at for
-    memorising, with a ratio measured over several honest runs."""
+@pytest.mark.parametrize("dataset", data.DATASETS)
+def test_every_target_is_calibrated_on_the_copy_with_its_probe(dataset):
+    """Every graded model scored on the copy, and looked at for memorising, with a ratio
+    measured over several honest runs."""
     from grader.targets import graded_models, scored_on_copy, target_for
 
     for name, entry in graded_models().items():
-        assert scored_on_copy(entry, "mnist"), name
-        ratio = target_for(name, "mnist").probe_error_ratio
-        assert ratio is not None and 1.0 < ratio < 4.0, (name, ratio)
+        assert scored_on_copy(entry, dataset), name
+        assert len(entry["targets"][dataset]["runs"]) >= 5, name
+        ratio = target_for(name, dataset).probe_error_ratio
+        assert ratio is not None and 0.9 < ratio < 4.0, (name, ratio)
 
 
 def lookup_model(x_test, y_test):
