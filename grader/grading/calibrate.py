@@ -44,7 +44,12 @@ def calibrate(root: Path | None = None, seeds: int = 5, datasets=None, only=None
 
     root = root or find_root()
     # the test copy grading scores on, drawn from the instructor's seed (grader.transforms)
-    copy_seed = course_settings(root).check_seed
+    copy_seed = None
+    if (root / "nbgrader_config.py").is_file():
+        copy_seed = course_settings(root).check_seed
+    if copy_seed is None:
+        print(f"no c.Execute.check_seed in {root / 'nbgrader_config.py'}: calibrating on the "
+              "public preview copy of the test images, not the one grading will draw")
     targets_path = output or Path(str(TARGETS_FILE))
     targets = json.loads(TARGETS_FILE.read_text())  # fresh: entries are rewritten below
     keys = available_keys()
