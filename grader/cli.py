@@ -36,8 +36,9 @@ def cmd_release(args) -> int:
 
 def cmd_autograde(args) -> int:
     from .grading import gradebook, sandbox
-    from .grading.pipeline import (autograde_one, course_settings, feedback, find_root,
-                           refused_feedback, release, submitted)
+    from .grading.cluster import grade_many
+    from .grading.pipeline import (course_settings, feedback, find_root, refused_feedback,
+                                   release, submitted)
 
     root = args.root or find_root()
     pairs = submitted(root, args.assignments or None)
@@ -47,27 +48,30 @@ def cmd_autograde(args) -> int:
         print(f"No submissions under {root / 'submitted'} (expected "
               "submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, as `nbgrader collect` leaves them).")
         return 1
+    if args.workers < 1:
+        print(f"grader autograde: --workers is {args.workers}; give at least 1.")
+        return 2
     settings = course_settings(root)
-    if settings.sandbox == "bwrap" and not sandbox.bwrap():
+    if settings.sandbox == "bwrap" and not sandbox.bwrap() and not args.scheduler:
         print(f"grader autograde: {sandbox.missing_sandbox_message()}")
         return 2
     # The gradebook learns each assignment's cells from a generation of solutions/; written to a
     # scratch folder so course/ is left as committed.
     release(root, sorted({a for a, _ in pairs}), release_dir="release", unless_current=True)
-    notes, models, runs = {}, [], {}
-    for assignment, student in pairs:
-        run = autograde_one(root, assignment, student, timeout=args.timeout,
-                            test_seed=args.test_seed, settings=settings)
-        cell_notes, results = gradebook.decide(root, run, settings)
-        runs[(assignment, student)] = run
-        notes[(assignment, student)] = gradebook.submission_notes(assignment, run.problems,
-                                                                  cell_notes)
-        models += results
-        if not run.ok:
-            refused_feedback(root, assignment, student, run.problems)
-        print(f"graded {student}/{assignment} in {run.seconds:.0f} s" if run.ok else
-              f"could not grade {student}/{assignment} ({run.seconds:.0f} s): see its note",
-              flush=True)
+    notes, models, ok, lost = {}, [], set(), []
+    for outcome in grade_many(root, pairs, workers=args.workers, scheduler=args.scheduler,
+                              timeout=args.timeout, test_seed=args.test_seed,
+                              connect_timeout=args.connect_timeout):
+        key, run = (outcome.assignment, outcome.student), outcome.run
+        gradebook.record(root, outcome)  # only here is the course's gradebook written
+        notes[key] = gradebook.submission_notes(outcome.assignment, run.problems, outcome.notes)
+        models += outcome.models
+        if run.ok:
+            ok.add(key)
+        elif outcome.graded:
+            refused_feedback(root, *key, run.problems)
+        else:
+            lost.append(key)
     columns, rows = gradebook.score_table(root, pairs, notes)
     print()
     print(gradebook.format_table(columns, rows))
@@ -78,10 +82,13 @@ def cmd_autograde(args) -> int:
     for assignment in sorted({a for a, _ in pairs}):
         # nbgrader's feedback for the notebooks it graded (the others have theirs already):
         # every student's at once, or only those graded now when --student picks some
-        students = [s for a, s in pairs if a == assignment and runs[(a, s)].ok]
+        students = [s for a, s in pairs if a == assignment and (a, s) in ok]
         if students:
-            feedback(root, assignment, students if args.student else None)
-    return 0
+            feedback(root, assignment, students if args.student or lost else None)
+    if lost:
+        print(f"\n{len(lost)} submission(s) were not graded this time (see their notes): "
+              + ", ".join(f"{s}/{a}" for a, s in lost))
+    return 1 if lost else 0
 
 
 def cmd_lab(args) -> int:
@@ -89,12 +96,22 @@ def cmd_lab(args) -> int:
     import subprocess
 
     from .grading.pipeline import find_root
+    from .workspace import default_work, describe, update_working_copy
 
     root = args.root or find_root()
-    command = [sys.executable, "-m", "jupyterlab", str(root / "course"), *args.jupyter_args]
+    work = (args.work or default_work()).expanduser().resolve()
+    try:
+        report = describe(update_working_copy(root / "course", work), work)
+    except FileNotFoundError as error:
+        print(f"grader lab: {error}", file=sys.stderr)
+        return 2
+    if report:
+        print(report)
+    command = [sys.executable, "-m", "jupyterlab", str(work), *args.jupyter_args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and Binder often run as root
-    print("Opening the course in JupyterLab; stop it with Ctrl+C.", flush=True)
+    print(f"Opening your copy of the course ({work}) in JupyterLab; stop it with Ctrl+C.",
+          flush=True)
     return subprocess.call(command)
 
 
@@ -140,11 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-seed", type=int, default=0,
                    help="seed of the random inputs of checks and hidden tests: the same seed, "
                         "the same grade (choose your own to keep the inputs unknown to students)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="grade this many submissions at once on this machine (each grading "
+                        "trains on every core it is given: more workers than cores rarely helps)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the Dask cluster whose scheduler is here (tcp://HOST:8786) "
+                        "instead of on this machine")
+    p.add_argument("--connect-timeout", type=float, default=20, metavar="SECONDS",
+                   help="how long to wait for --scheduler to answer")
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_autograde)
 
-    p = sub.add_parser("lab", help="open the course in JupyterLab")
+    p = sub.add_parser("lab", help="open your working copy of the course in JupyterLab (made "
+                                   "from course/ on first use, never overwritten)")
     p.add_argument("jupyter_args", nargs="*", help="passed on to jupyter lab (after --)")
+    p.add_argument("--work", type=Path, help="your working copy (default: ~/keras-course)")
     p.add_argument("--root", type=Path)
     p.set_defaults(run=cmd_lab)
 

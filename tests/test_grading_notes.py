@@ -222,7 +222,8 @@ def graded(tmp_path_factory):
     env = dict(os.environ, GRADER_NO_DOWNLOAD="1",
                **{LEAK_PORT_ENV: str(listener.getsockname()[1])})
     try:
-        done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", LESSON],
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", LESSON,
+                               "--workers", "2"],
                               cwd=root, env=env, capture_output=True, text=True, timeout=1800)
         try:
             listener.accept()
@@ -337,8 +338,9 @@ def test_a_graded_kernel_cannot_read_the_solutions(graded):
 
 
 def test_a_graded_kernel_cannot_touch_the_gradebook_or_another_students_grading(graded):
-    """The vandal is graded after the solution student: had it reached the gradebook, the
-    solution would score 0; had it reached autograded/, the solution's feedback would be gone."""
+    """The vandal is graded beside or after the solution student (two workers, in submission
+    order): had it reached the gradebook, the solution would score 0; had it reached autograded/,
+    the solution's feedback would be gone."""
     _, rows, root = graded
     assert float(rows["solution"]["total"]) == float(rows["vandal"]["total"]) > 0
     assert (root / "autograded" / "solution" / LESSON / f"{LESSON}.ipynb").is_file()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,19 +45,28 @@ class ModelResult:
     probe_accuracy: float | None = None  # on the stronger probe copy (grader.transforms)
 
 
-def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]]:
+@dataclass
+class Decision:
+    """What the grader decided about one graded submission."""
+    notes: dict[str, str] = field(default_factory=dict)  # grade id -> why it is below maximum
+    models: list[ModelResult] = field(default_factory=list)
+    judged: dict[str, bool] = field(default_factory=dict)  # grade id -> the grader confirmed it
+
+
+def decide(root: Path, run, settings) -> Decision:
     """After nbgrader graded one submission: override to 0 every cell the grader does not
     confirm, and explain every cell that scores below its maximum.
 
-    Returns ``{grade_id: note}`` and the graded models' results. A notebook nbgrader could not
-    grade leaves no grades behind (not even an earlier grading's); its reason is ``run.problems``.
+    A notebook nbgrader could not grade leaves no grades behind (not even an earlier grading's);
+    its reason is ``run.problems``. ``_override`` is the rule, the same one ``record`` applies
+    to the course's gradebook when the grading was done on a worker.
     """
     from nbgrader.api import MissingEntry
 
     assignment, student = run.assignment, run.student
     if not run.ok:
         _forget_submission(root, assignment, student)
-        return {}, []
+        return Decision()
     graded = root / "autograded" / student / assignment / f"{assignment}.ipynb"
     notes, forfeited, general = cell_notes(graded, settings)
     run.problems += general
@@ -69,6 +80,7 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
             results.append(result)
             if reason and entry["grade_id"] not in reasons:
                 reasons[entry["grade_id"]] = reason
+    judged = {}
     with _open(root) as gb:
         overrides = _Overrides(root)
         for notebook in gb.find_assignment(assignment).notebooks:
@@ -78,16 +90,12 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
                 except MissingEntry:
                     notes[cell.name] = notes.get(cell.name, "no grade was recorded for this cell.")
                     continue
-                key = f"{assignment}/{student}/{cell.name}"
                 # a cell that failed in the kernel keeps the kernel's own note
                 reason = reasons.get(cell.name) or (
                     unconfirmed(cell.name) if grade.auto_score else None)
-                if reason is None:
-                    if overrides.pop(key):  # an earlier run's override no longer applies
-                        grade.manual_score, grade.needs_manual_grade = None, False
-                elif grade.auto_score:
-                    grade.manual_score, grade.needs_manual_grade = 0.0, False
-                    overrides.add(key)
+                judged[cell.name] = reason is None
+                if _override(grade, f"{assignment}/{student}/{cell.name}", reason is None,
+                             overrides):
                     reason += (f" (the test passed in the student's kernel; its "
                                f"{grade.auto_score:g} points are overridden to 0)")
                 if reason:
@@ -98,7 +106,62 @@ def decide(root: Path, run, settings) -> tuple[dict[str, str], list[ModelResult]
                     notes[cell.name] = "the test cell did not pass (no error was recorded)."
         gb.db.commit()
     annotate(graded, notes, run.problems)
-    return notes, results
+    return Decision(notes, results, judged)
+
+
+def _override(grade, key: str, confirmed: bool, overrides: "_Overrides") -> bool:
+    """The grader's say over one grade nbgrader gave: a cell it did not confirm, whose test
+    passed in the kernel, is overridden to 0 (True); a confirmed cell loses an earlier run's
+    override; a grade an instructor set by hand is never touched."""
+    if confirmed:
+        if overrides.pop(key):  # an earlier run's override no longer applies
+            grade.manual_score, grade.needs_manual_grade = None, False
+        return False
+    if grade.auto_score:
+        grade.manual_score, grade.needs_manual_grade = 0.0, False
+        overrides.add(key)
+        return True
+    return False
+
+
+def record(root: Path, outcome) -> None:
+    """Write a grading done elsewhere (``cluster.Outcome``) into the course: its graded folder,
+    and in the gradebook what nbgrader scored and what the grader decided, as ``decide`` would
+    have here. Only the coordinator calls this; a task no worker finished changes nothing."""
+    from .confirm import forget_confirmations
+
+    assignment, student = outcome.assignment, outcome.student
+    if not outcome.graded:
+        return
+    folder = root / "autograded" / student
+    forget_confirmations(folder / assignment, assignment)
+    shutil.rmtree(folder / assignment, ignore_errors=True)
+    for name, data in outcome.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    if not outcome.run.ok:
+        _forget_submission(root, assignment, student)
+        return
+    with _open(root) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission links new rows before they are in its session, which
+        # SQLAlchemy 2 warns about; nbgrader's own autograde does the same, unheard
+        warnings.simplefilter("ignore", category=Warning)
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student,
+                                                    timestamp=outcome.timestamp)
+        for notebook in submission.notebooks:
+            notebook.late_submission_penalty = outcome.penalties.get(notebook.name)
+        overrides = _Overrides(root)
+        for (notebook, cell), score in outcome.auto_scores.items():
+            grade = gb.find_grade(cell, notebook, assignment, student)
+            grade.auto_score = score
+            # nbgrader's own rule (SaveAutoGrades): a grade set by hand needs a look again
+            grade.needs_manual_grade = grade.manual_score is not None or score is None
+            _override(grade, f"{assignment}/{student}/{cell}", outcome.judged.get(cell, True),
+                      overrides)
+        for (notebook, cell), text in outcome.auto_comments.items():
+            gb.find_comment(cell, notebook, assignment, student).auto_comment = text
+        gb.db.commit()
 
 
 def _unconfirmed(graded: Path, assignment: str):

@@ -1,4 +1,5 @@
-"""Run nbgrader: regenerate course/ from solutions/, and autograde submissions one at a time.
+"""Run nbgrader: regenerate course/ from solutions/, and autograde one submission
+(``grader.grading.cluster`` runs many at once, each through ``autograde_one``).
 
 Each nbgrader step runs in its own process, so a submission that crashes, hangs or is not a
 notebook at all is recorded as such and the batch goes on.
@@ -20,6 +21,9 @@ from pathlib import Path
 from ..seeding import TEST_SEED_ENV
 
 SUBMISSION_TIMEOUT_S = 20 * 60
+# nbgrader's own files beside each collected notebook: when it was submitted, and the secret
+# that files the student's feedback where only they can fetch it
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 class PipelineError(RuntimeError):
@@ -208,7 +212,8 @@ def autograde_one(root: Path, assignment: str, student: str,
     run.problems += unreadable
     ignored = (settings or course_settings(root)).ignore  # what nbgrader never copies anyway
     beside = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-                    and p.suffix != ".ipynb" and not any(fnmatch.fnmatch(part, pattern)
+                    and p.suffix != ".ipynb" and str(p.relative_to(folder)) not in NBGRADER_FILES
+                    and not any(fnmatch.fnmatch(part, pattern)
                                                          for part in p.relative_to(folder).parts
                                                          for pattern in ignored))
     if beside:
@@ -226,6 +231,11 @@ def autograde_one(root: Path, assignment: str, student: str,
                         timeout=timeout, env={TEST_SEED_ENV: str(test_seed)})
         run.ok = done.returncode == 0
         if run.ok:
+            # what "--CourseDirectory.ignore=*" kept nbgrader from copying, after the kernel
+            # is gone: its feedback steps (generate_feedback, release_feedback) need them
+            for name in NBGRADER_FILES:
+                if (folder / name).is_file():
+                    shutil.copy(folder / name, graded / name)
             run.problems += [f"the locked cell `{name}` was edited; it was graded as released "
                              "(changes to locked cells never count)." for name in
                              re.findall(EDITED_LOCKED_CELL.format("(\\S+)"), done.stderr)]
