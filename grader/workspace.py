@@ -12,12 +12,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-def default_work() -> Path:
-    return Path.home() / "keras-course"
-
-
 MANIFEST = ".course-files.json"  # each copied file's digest as it was copied
 SKIPPED = (".ipynb_checkpoints", "__pycache__", ".released-from")
+
+
+def default_work() -> Path:
+    return Path.home() / "keras-course"
 
 
 @dataclass

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .pipeline import (SUBMISSION_TIMEOUT_S, CourseSettings, PipelineError, SubmissionRun,
-                       _source_digest, _tail, nbgrader)
+                       _source_digest, release)
 
 TEMPLATES = Path("release") / ".gradebooks"  # under the course root: one small gradebook a lesson
 
@@ -75,12 +75,8 @@ def gradebook_template(root: Path, assignment: str) -> bytes:
     digest = _source_digest(root, assignment)
     if not (db.is_file() and stamp.is_file() and stamp.read_text() == digest):
         with tempfile.TemporaryDirectory(prefix="gradebook-template-") as scratch:
-            done = nbgrader(root, "generate_assignment", assignment, "--force",
-                            f"--CourseDirectory.release_directory={scratch}/release",
-                            f"--CourseDirectory.db_url=sqlite:///{scratch}/gradebook.db")
-            if done.returncode != 0:
-                raise PipelineError(f"nbgrader generate_assignment {assignment} failed:\n"
-                                    + _tail(done.stderr or done.stdout))
+            release(root, [assignment], release_dir=f"{scratch}/release",
+                    db_url=f"sqlite:///{scratch}/gradebook.db")
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(Path(scratch) / "gradebook.db", db)
         stamp.write_text(digest)

@@ -142,10 +142,12 @@ def record(root: Path, outcome) -> None:
     if not outcome.run.ok:
         _forget_submission(root, assignment, student)
         return
+    from sqlalchemy.exc import SAWarning
+
     with _open(root) as gb, warnings.catch_warnings():
         # nbgrader's add_submission links new rows before they are in its session, which
         # SQLAlchemy 2 warns about; nbgrader's own autograde does the same, unheard
-        warnings.simplefilter("ignore", category=Warning)
+        warnings.simplefilter("ignore", category=SAWarning)
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student,
                                                     timestamp=outcome.timestamp)

@@ -102,10 +102,11 @@ RELEASED_FROM = ".released-from"  # in release_dir/NAME: the digest of what it w
 
 
 def release(root: Path, names: list[str] | None = None, release_dir: str = "course",
-            unless_current: bool = False) -> list[str]:
+            unless_current: bool = False, db_url: str | None = None) -> list[str]:
     """Regenerate ``release_dir``/NAME from solutions/NAME with nbgrader; returns the names.
     ``unless_current``: skip a lesson already generated from the same solution and settings
-    whose cells the gradebook holds (regrading a class need not regenerate every lesson)."""
+    whose cells the gradebook holds (regrading a class need not regenerate every lesson).
+    ``db_url``: the gradebook that learns the cells, if not the course's."""
     dirty = notebooks_with_outputs(root)
     if dirty:
         raise PipelineError("These source notebooks keep outputs: " + ", ".join(dirty) +
@@ -119,7 +120,8 @@ def release(root: Path, names: list[str] | None = None, release_dir: str = "cour
                 _in_gradebook(settings, name):
             continue
         done = nbgrader(root, "generate_assignment", name, "--force",
-                        f"--CourseDirectory.release_directory={release_dir}")
+                        f"--CourseDirectory.release_directory={release_dir}",
+                        *([f"--CourseDirectory.db_url={db_url}"] if db_url else []))
         if done.returncode != 0:
             raise PipelineError(f"nbgrader generate_assignment {name} failed:\n"
                                 + _tail(done.stderr or done.stdout))
@@ -210,10 +212,10 @@ def autograde_one(root: Path, assignment: str, student: str,
         return run
     unreadable = unreadable_notebooks(folder)
     run.problems += unreadable
-    ignored = (settings or course_settings(root)).ignore  # what nbgrader never copies anyway
+    # what nbgrader never copies anyway, and its own files
+    ignored = (settings or course_settings(root)).ignore + NBGRADER_FILES
     beside = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-                    and p.suffix != ".ipynb" and str(p.relative_to(folder)) not in NBGRADER_FILES
-                    and not any(fnmatch.fnmatch(part, pattern)
+                    and p.suffix != ".ipynb" and not any(fnmatch.fnmatch(part, pattern)
                                                          for part in p.relative_to(folder).parts
                                                          for pattern in ignored))
     if beside:
