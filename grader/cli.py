@@ -127,6 +127,10 @@ def cmd_bench(args) -> int:
 
     if args.only == "grading":
         return bench_grading(args.root, args.lessons or None)
+    if args.only == "class":
+        from .class_bench import bench_class
+
+        return bench_class(args.root, args.lessons or None, output=args.table)
     status = 0
     if args.only in (None, "notebooks"):
         status |= bench(args.root, args.lessons or None, runs=args.runs, dataset=args.dataset,
@@ -192,9 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per notebook (the median is shown)")
     p.add_argument("--dataset", help="default: the course's dataset (MNIST unless COURSE_DATASET says otherwise)")
     p.add_argument("--json", type=Path, help="also write every run's cell times here")
-    p.add_argument("--only", choices=["notebooks", "recipes", "grading"],
+    p.add_argument("--only", choices=["notebooks", "recipes", "grading", "class"],
                    help="default: notebooks and recipes; 'grading' grades each solution "
-                        "notebook through nbgrader, sealed and confirmed, sealed, and neither")
+                        "notebook through nbgrader, sealed and confirmed, sealed, and neither; "
+                        "'class' grades a made-up class of 31 submissions one at a time, two at "
+                        "a time and on a 2-worker Dask cluster, and compares the grades")
+    p.add_argument("--table", type=Path, help="with --only class: also write the table here")
     p.add_argument("--target", type=float, help="test accuracy both recipes train to "
                                                 "(default: 0.88 on Fashion-MNIST, 0.99 on MNIST)")
     p.add_argument("--max-epochs", type=int, default=15)

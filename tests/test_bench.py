@@ -249,3 +249,37 @@ def test_bench_grading_times_each_mode_and_what_sealing_and_confirming_add(capsy
     numbers = [float(n) for n in re.findall(r"(-?[\d.]+)s", rows["01-tensors"])]
     assert len(numbers) == len(bench.GRADING_MODES) + 1 and all(n > 0 for n in numbers[:-1])
     assert numbers[-1] == pytest.approx(numbers[0] - numbers[-2], abs=0.11)
+
+
+def class_run(wall, tasks, grades, models=None):
+    from grader.class_bench import ModeRun
+
+    header = ["student", "01-tensors/ex1_test", "total", "max", "notes"]
+    model_header = ["student", "assignment", "model", "accuracy"]
+    return ModeRun(wall, 0, tasks, [header, *grades],
+                   [model_header, *(models or [["solution", "02", "pipeline_model", "0.98"]])])
+
+
+def test_the_class_table_compares_every_grade_and_projects_from_the_busy_cores():
+    from grader.class_bench import format_class
+
+    pairs = [("01", "solution"), ("02", "solution"), ("01", "untouched")]
+    rows = [["solution", "2", "2", "2", ""], ["untouched", "0", "0", "2", ""]]
+    tasks = {("01", "solution"): 30.0, ("02", "solution"): 50.0, ("01", "untouched"): 20.0}
+    one = class_run(100.0, {k: v / 2 for k, v in tasks.items()}, rows)
+    two = class_run(60.0, tasks, rows)
+    moved = class_run(61.0, tasks, [rows[0], ["untouched", "2", "2", "2", "forgiven"]],
+                      [["solution", "02", "pipeline_model", "0.97"]])
+    table, same = format_class({"one": one, "two": two, "cluster": moved}, pairs)
+    assert not same
+    lines = {line.split()[0]: line for line in table.splitlines() if line}
+    assert "the reference" in lines["one"] and "identical" in lines["two"]
+    assert "DIFFERENT: grades of untouched: 01-tensors/ex1_test, total, notes" in lines["cluster"]
+    assert "models of solution/02/pipeline_model: accuracy" in lines["cluster"]
+    assert "33.3 s on average (100 core-seconds for 3)" in table  # from the busy run's tasks
+    assert "whole course, 80 core-seconds" in table  # the solution's two lessons
+    # 300 students x 33.3 s / 16 cores; 300 x 80 s / 64 cores
+    assert " 16 cores: one lesson each (this mix) 10.4 min" in table
+    assert "(600 submissions) 6.2 min" in table
+    _, same = format_class({"one": one, "two": two}, pairs)
+    assert same
