@@ -17,6 +17,40 @@ def _offline(monkeypatch):
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
+def evaluate_here(path, *options, timeout=None):
+    """What ``grader.checks.evaluate_in_separate_process`` returns, computed by the same code
+    (``grader.grading.evaluate``'s command line) in this process."""
+    import contextlib
+    import io
+    import json
+
+    from grader.feedback import CheckFailed
+    from grader.grading import evaluate
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        evaluate.main([str(path), *options])
+    result = json.loads(printed.getvalue().strip().splitlines()[-1])
+    if "error" in result:
+        raise CheckFailed(result["error"])
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _evaluate_in_process(request, monkeypatch):
+    """The grader measures a saved model in a fresh process. Most tests check what it
+    concludes, not where it runs, so they run the same code here and skip a Python and
+    TensorFlow start (about 5 s on 2 cores) per evaluation; a test marked ``separate_process``
+    keeps the real one, and the end-to-end tests (``slow``) grade in kernels of their own."""
+    if request.node.get_closest_marker("separate_process"):
+        return
+    from grader import checks
+    from grader.grading import verdicts
+
+    monkeypatch.setattr(checks, "evaluate_in_separate_process", evaluate_here)
+    monkeypatch.setattr(verdicts, "evaluate_in_separate_process", evaluate_here)
+
+
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
     """An empty Keras cache, and grader.data's in-process cache cleared around the test."""

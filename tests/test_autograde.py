@@ -3,16 +3,17 @@ that ``grader.grading.made_up_class`` describes (solutions, untouched notebooks,
 per lesson, a broken file, cheats and model mistakes), which `grader bench --only class` times."""
 import csv
 import json
-import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from grader.class_bench import grading_env, local_dask_cluster
+from grader.grading.cluster import SCRATCH_PREFIX, _alive
 from grader.grading.made_up_class import (ACCURACY_CELL, CHEATS, MODEL_MISTAKES, WRONG,
                                           build_class, notebook, submit, variant_answers)
 from grader.grading.pipeline import assignments
@@ -22,21 +23,53 @@ pytestmark = pytest.mark.slow  # runs notebooks end to end: `-m "not slow"` skip
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = assignments(ROOT)
+class GradedClass:
+    """The class's course, graded one lesson at a time when a test first asks for the lesson:
+    `pytest tests/test_autograde.py -k 03-` grades lesson 03's submissions and no others."""
+
+    def __init__(self, root):
+        self.root = root
+        self.env = grading_env()
+        self.lessons = {}  # lesson -> (rows by student, maxima, autograde's output)
+
+    def lesson(self, lesson):
+        if lesson not in self.lessons:
+            # two at a time, as a 2-core machine grades a class; a test below grades again
+            # with one, and on a Dask cluster
+            done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", lesson,
+                                   "--workers", "2", "--csv", f"grades-{lesson}.csv"],
+                                  cwd=self.root, env=self.env, capture_output=True, text=True,
+                                  timeout=3600)
+            print(done.stdout)  # the score table, shown with `pytest -s` or when a test fails
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            with open(self.root / f"grades-{lesson}.csv") as f:
+                rows = list(csv.DictReader(f))
+            self.lessons[lesson] = {r["student"]: r for r in rows[1:]}, rows[0], done.stdout
+        return self.lessons[lesson]
+
+    def every_lesson(self):
+        """Rows and maxima over the whole course, every lesson graded."""
+        rows, maxima = {}, {}
+        for lesson in LESSONS:
+            lesson_rows, lesson_maxima, _ = self.lesson(lesson)
+            for student, row in lesson_rows.items():
+                rows.setdefault(student, {}).update(row)
+            maxima.update(lesson_maxima)
+        return rows, maxima
+
+    def models(self, lessons=LESSONS):
+        found = {}
+        for lesson in lessons:
+            self.lesson(lesson)
+            found.update(model_accuracies(self.root / f"grades-{lesson}-models.csv"))
+        return found
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     build_class(ROOT, root)
-    env = dict(os.environ, GRADER_NO_DOWNLOAD="1")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    # two at a time, as a 2-core machine grades a class; the test below grades again with one
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", "--workers", "2"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=3600)
-    print(done.stdout)  # the score table, shown with `pytest -s` or when a test fails
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with open(root / "grades.csv") as f:
-        rows = list(csv.DictReader(f))
-    maxima = rows[0]
-    return {r["student"]: r for r in rows[1:]}, maxima, done.stdout, root, env
+    return GradedClass(root)
 
 
 def columns(maxima, lesson):
@@ -49,7 +82,7 @@ def points(row, keys):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_solution_scores_full_marks(graded, lesson):
-    rows, maxima, *_ = graded
+    rows, maxima, _ = graded.lesson(lesson)
     keys = columns(maxima, lesson)
     assert len(keys) >= 3
     assert points(rows["solution"], keys) == points(maxima, keys), rows["solution"]
@@ -57,7 +90,7 @@ def test_solution_scores_full_marks(graded, lesson):
 
 @pytest.mark.parametrize("lesson", [lesson for lesson in LESSONS if variant_answers(lesson)])
 def test_a_right_choice_other_than_the_reference_scores_full_marks(graded, lesson):
-    rows, maxima, *_ = graded
+    rows, maxima, _ = graded.lesson(lesson)
     for grade_id in variant_answers(lesson):
         key = f"{lesson}/{grade_id}_test"
         assert float(maxima[key]) > 0 and float(rows["one-wrong"][key]) == float(maxima[key]), \
@@ -66,13 +99,13 @@ def test_a_right_choice_other_than_the_reference_scores_full_marks(graded, lesso
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_untouched_course_notebook_scores_zero(graded, lesson):
-    rows, maxima, *_ = graded
+    rows, maxima, _ = graded.lesson(lesson)
     assert points(rows["untouched"], columns(maxima, lesson)) == 0
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_one_wrong_answer_loses_exactly_its_points(graded, lesson):
-    rows, maxima, *_ = graded
+    rows, maxima, _ = graded.lesson(lesson)
     keys = columns(maxima, lesson)
     wrong = f"{lesson}/{WRONG[lesson][0]}_test"
     assert float(rows["one-wrong"][wrong]) == 0
@@ -80,7 +113,7 @@ def test_one_wrong_answer_loses_exactly_its_points(graded, lesson):
 
 
 def test_broken_notebook_scores_zero_and_batch_goes_on(graded):
-    rows, maxima, output, *_ = graded
+    rows, maxima, output = graded.lesson(LESSONS[0])
     assert points(rows["broken"], columns(maxima, LESSONS[0])) == 0
     assert "not a readable notebook" in rows["broken"]["notes"]
     assert "graded solution/" in output and "graded untouched/" in output
@@ -88,7 +121,7 @@ def test_broken_notebook_scores_zero_and_batch_goes_on(graded):
 
 @pytest.mark.parametrize("student", CHEATS)
 def test_cheating_never_passes_the_accuracy_check(graded, student):
-    rows, maxima, *_ = graded
+    rows, maxima, _ = graded.lesson(ACCURACY_CELL[0])
     key = f"{ACCURACY_CELL[0]}/{ACCURACY_CELL[1]}_test"
     assert float(maxima[key]) > 0
     assert float(rows[student][key]) == 0, rows[student]["notes"]
@@ -108,8 +141,9 @@ def cell_output(root, student, lesson, grade_id):
 
 @pytest.mark.parametrize("student", MODEL_MISTAKES)
 def test_model_mistakes_score_zero_with_feedback_naming_them(graded, student):
-    rows, maxima, _, root, _ = graded
     lesson, grade_id, _, phrase = MODEL_MISTAKES[student]
+    rows, maxima, _ = graded.lesson(lesson)
+    root = graded.root
     key = f"{lesson}/{grade_id}_test"
     assert float(maxima[key]) > 0 and float(rows[student][key]) == 0
     assert phrase in cell_output(root, student, lesson, f"{grade_id}_test")
@@ -124,7 +158,7 @@ def test_model_mistakes_score_zero_with_feedback_naming_them(graded, student):
 @pytest.mark.parametrize("student", ["patcher", "faker"])
 def test_fooled_kernel_is_overridden_by_the_out_of_kernel_recheck(graded, student):
     """These two fool the check inside their own kernel; the grader's re-check catches them."""
-    rows, *_ = graded
+    rows, *_ = graded.lesson(ACCURACY_CELL[0])
     assert "overridden to 0" in rows[student]["notes"], rows[student]["notes"]
 
 
@@ -132,33 +166,6 @@ def model_accuracies(path):
     with open(path) as f:
         return {(r["student"], r["model"]): (r["accuracy"], r["train_accuracy"])
                 for r in csv.DictReader(f)}
-
-
-@contextmanager
-def dask_cluster(env, folder):
-    """A real Dask cluster on localhost, started as an instructor would: `dask scheduler` and
-    two `dask worker` processes (each with its nanny, which restarts a worker that dies)."""
-    from distributed import Client
-
-    dask = str(Path(sys.executable).parent / "dask")
-    address_file = folder / "scheduler.json"
-    started = [subprocess.Popen([dask, "scheduler", "--port", "0", "--no-dashboard",
-                                 "--scheduler-file", str(address_file)], env=env, cwd=folder,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        for _ in range(2):
-            started.append(subprocess.Popen(
-                [dask, "worker", "--scheduler-file", str(address_file), "--nthreads", "1",
-                 "--no-dashboard"], env=env, cwd=folder,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        with Client(scheduler_file=str(address_file), timeout="60s") as client:
-            client.wait_for_workers(2, timeout=120)
-            yield client.scheduler.address, started[1:]
-    finally:
-        for process in reversed(started):
-            process.terminate()
-        for process in started:
-            process.wait(timeout=60)
 
 
 def kill_a_busy_worker(nannies, after_s=10):
@@ -188,9 +195,9 @@ def test_the_same_submission_graded_three_times_gets_the_same_grade(graded):
     Dask cluster of two workers, one of which dies mid-task. The same points, and every graded
     model measured at exactly the same accuracy (the record keeps full precision) as when the
     class was graded two at a time."""
-    rows, maxima, _, root, env = graded
-    first = model_accuracies(root / "grades-models.csv")
-    models = {k: v for k, v in first.items() if k[0] == "solution"}
+    rows, maxima = graded.every_lesson()
+    root, env = graded.root, graded.env
+    models = {k: v for k, v in graded.models().items() if k[0] == "solution"}
     assert len(models) == len(load_targets()) - sum(k.startswith("_") for k in load_targets())
     assert all(accuracy for accuracy, _ in models.values())
     lesson_of = {name: entry["assignment"] for name, entry in load_targets().items()
@@ -212,11 +219,14 @@ def test_the_same_submission_graded_three_times_gets_the_same_grade(graded):
     regrade("one-at-a-time", LESSONS, "--workers", "1")
     (root.parent / "dask").mkdir(exist_ok=True)
     on_cluster = ["01-tensors", "02-data-formats", "04-activations"]  # the quickest, two models
-    with dask_cluster(env, root.parent / "dask") as (address, nannies):
+    with local_dask_cluster(root.parent / "dask", env) as (address, nannies):
         killer = threading.Thread(target=kill_a_busy_worker, args=(nannies,), daemon=True)
         killer.start()
         shown = regrade("on-a-cluster", on_cluster, "--scheduler", address)
         assert not killer.is_alive(), "no worker was killed while grading"
+    # the killed task's scratch course was removed when the task was tried again
+    assert not [folder for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*")
+                if not _alive(int(folder.name.removeprefix(SCRATCH_PREFIX).split("-")[0]))]
     assert shown.count("graded solution/") == len(on_cluster)
     assert " on " in shown  # each line names the worker's machine
 
@@ -229,9 +239,10 @@ def test_models_are_scored_on_the_graders_own_copy_of_the_test_images(graded):
     from grader.grading.pipeline import course_settings
     from grader.grading.verdicts import evaluate_saved_model
 
-    *_, root, env = graded
     lesson = ACCURACY_CELL[0]
-    with open(root / "grades-models.csv") as f:
+    graded.lesson(lesson)
+    root = graded.root
+    with open(root / f"grades-{lesson}-models.csv") as f:
         row = next(r for r in csv.DictReader(f)
                    if r["student"] == "solution" and r["assignment"] == lesson)
     path = confirmed_models(root / "autograded" / "solution" / lesson, lesson) / f"{row['model']}.keras"
@@ -247,8 +258,9 @@ def test_models_are_scored_on_the_graders_own_copy_of_the_test_images(graded):
 
 def test_regrading_a_fixed_submission_lifts_the_override(graded):
     """Runs last: the patcher resubmits the real solution; the grader's own override goes."""
-    *_, root, env = graded
     lesson, answer = ACCURACY_CELL
+    graded.lesson(lesson)
+    root, env = graded.root, graded.env
     submit(root, "patcher", lesson, notebook(ROOT, "solution", lesson))
     done = subprocess.run([sys.executable, "-m", "grader.cli", "autograde", lesson,
                            "--student", "patcher", "--csv", "regrade.csv"], cwd=root, env=env,

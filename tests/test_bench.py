@@ -119,6 +119,7 @@ def calibrate_with(tmp_path, monkeypatch, model_course, max_gap, seeds, **option
     return status, json.loads(written.read_text())["99-probe"]
 
 
+@pytest.mark.slow  # two notebook runs
 def test_calibrate_sets_targets_below_the_worst_seed_with_evidence(tmp_path, capsys, monkeypatch,
                                                                    model_course):
     status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=0.5, seeds=2)
@@ -189,6 +190,7 @@ def test_calibrate_refuses_a_dataset_it_cannot_load(tmp_path, capsys, monkeypatc
     assert "cannot calibrate on fashion_mnist: not available here" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a notebook run
 def test_calibrate_fails_when_the_reference_overfits_beyond_its_bound(tmp_path, capsys,
                                                                     monkeypatch, model_course):
     status, entry = calibrate_with(tmp_path, monkeypatch, model_course, max_gap=-0.5, seeds=1)

@@ -133,6 +133,7 @@ def in_process_accuracy(model, images, labels):
     return np.mean(model.predict(images.reshape(-1, 784) / 255, verbose=0).argmax(1) == labels)
 
 
+@pytest.mark.separate_process
 def test_accuracy_is_measured_out_of_process_and_matches(good_model, sample, tmp_path):
     from grader.transforms import perturbed
 
@@ -243,6 +244,7 @@ def test_an_honest_model_is_not_taken_for_a_memoriser(good_model, tmp_path):
     assert verdicts.accuracy_verdict(evaluation, 0.5, "model", probe_error_ratio=1.0) is None
 
 
+@pytest.mark.separate_process
 def test_untrained_model_misses_target(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CheckFailed, match="the target is"):

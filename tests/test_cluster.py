@@ -2,6 +2,7 @@
 coordinator alone, with the same rule ``decide`` applies, and a task no worker finishes changes
 nothing. (Grading through a LocalCluster and a real `dask scheduler`/`dask worker` cluster, with
 a worker killed mid-task, is in test_autograde.py.)"""
+import os
 import shutil
 import subprocess
 import sys
@@ -153,3 +154,20 @@ def test_a_scheduler_that_does_not_answer_is_named_with_what_to_start(course):
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"no Dask scheduler answered at {address} within 2 s" in done.stderr
     assert "dask scheduler" in done.stderr and "leave out --scheduler" in done.stderr
+
+
+def test_a_killed_workers_scratch_course_is_removed_and_a_live_ones_kept(tmp_path, monkeypatch):
+    import tempfile
+
+    from grader.grading.cluster import SCRATCH_PREFIX, remove_orphaned_scratch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = tmp_path / f"{SCRATCH_PREFIX}{gone}-abc123"
+    live = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def456"
+    other = tmp_path / "grader-tasks-of-someone-else"
+    for folder in (orphan, live, other):
+        (folder / "submitted").mkdir(parents=True)
+    assert remove_orphaned_scratch() == [orphan]
+    assert not orphan.exists() and live.exists() and other.exists()

@@ -17,6 +17,7 @@ package and its dependencies installed, nothing of the course folder.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from .pipeline import (SUBMISSION_TIMEOUT_S, CourseSettings, PipelineError, Subm
                        _source_digest, release)
 
 TEMPLATES = Path("release") / ".gradebooks"  # under the course root: one small gradebook a lesson
+SCRATCH_PREFIX = "grader-task-"  # + the worker's pid: a task's scratch course in the temp folder
 
 
 @dataclass
@@ -108,7 +110,8 @@ def grade_sealed(sealed: Sealed, course: CourseFiles) -> Outcome:
     from .pipeline import autograde_one, course_settings
 
     assignment, student = sealed.assignment, sealed.student
-    with tempfile.TemporaryDirectory(prefix="grader-task-") as scratch:
+    remove_orphaned_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         root = Path(scratch)
         # the course's own settings, with the gradebook this task brought
         (root / "nbgrader_config.py").write_text(
@@ -129,6 +132,28 @@ def grade_sealed(sealed: Sealed, course: CourseFiles) -> Outcome:
         outcome.files = {str(p.relative_to(graded)): p.read_bytes()
                          for p in sorted(graded.rglob("*")) if p.is_file()}
     return outcome
+
+
+def remove_orphaned_scratch() -> list[Path]:
+    """Remove the scratch courses of tasks whose worker process is gone (killed mid-task, it
+    could not clean up); a live worker's are left alone. Returns what was removed."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _write(folder: Path, files: dict[str, bytes]) -> None:
