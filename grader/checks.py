@@ -168,11 +168,16 @@ def evaluate_in_separate_process(path: str | os.PathLike, *options: str,
     except subprocess.TimeoutExpired:
         raise CheckFailed(f"Evaluating the saved model took longer than {timeout:.0f} s. "
                           "Use a smaller model.") from None
-    lines = done.stdout.strip().splitlines()
+    return evaluation_result(done.stdout, done.stderr)
+
+
+def evaluation_result(stdout: str, stderr: str = "") -> dict:
+    """The JSON line ``grader.grading.evaluate`` printed last, or the ``CheckFailed`` it reports."""
+    lines = stdout.strip().splitlines()
     try:
         result = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        tail = done.stderr.strip().splitlines()[-3:]
+        tail = stderr.strip().splitlines()[-3:]
         raise CheckFailed("The grader could not evaluate the saved model: "
                           + (" | ".join(tail) or "the evaluating process printed nothing.")) from None
     if "error" in result:

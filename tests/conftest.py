@@ -22,18 +22,14 @@ def evaluate_here(path, *options, timeout=None):
     (``grader.grading.evaluate``'s command line) in this process."""
     import contextlib
     import io
-    import json
 
-    from grader.feedback import CheckFailed
+    from grader.checks import evaluation_result
     from grader.grading import evaluate
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         evaluate.main([str(path), *options])
-    result = json.loads(printed.getvalue().strip().splitlines()[-1])
-    if "error" in result:
-        raise CheckFailed(result["error"])
-    return result
+    return evaluation_result(printed.getvalue())
 
 
 @pytest.fixture(autouse=True)
